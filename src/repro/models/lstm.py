@@ -1,0 +1,21 @@
+"""LSTM classifier: embedded sequence -> LSTM -> linear readout of the last hidden state."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from repro.models.inputs import TokenInput
+
+
+class LSTMClassifier(nn.Module):
+    def __init__(self, vocab_size: int, seq_len: int, n_classes: int, onehot: bool = False,
+                 hidden: int = 20, n_layers: int = 1, d_embed: int = 128):
+        super().__init__()
+        self.embed = TokenInput(vocab_size, d_embed, onehot)
+        self.lstm = nn.LSTM(d_embed, hidden, num_layers=n_layers, batch_first=True)
+        self.readout = nn.Linear(hidden, n_classes)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        outputs, _ = self.lstm(self.embed(inputs))
+        return self.readout(outputs[:, -1])

@@ -1,0 +1,38 @@
+"""Optimizers, learning-rate warm-up, and gradient transforms applied between backward and step.
+
+Order of one training step (repro.train):
+    loss.backward() -> gradient filter (e.g. Grokfast) -> gradient noise -> optimizer.step()
+    -> scheduler.step() -> weight noise
+so filters and noise compose with any optimizer.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from repro.config import ConfigError, OptimizerConfig
+from repro.optim.filters import build_filter  # noqa: F401  (re-exported)
+from repro.optim.noise import add_gradient_noise, add_weight_noise  # noqa: F401
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+def build_optimizer(parameters, config: OptimizerConfig) -> torch.optim.Optimizer:
+    """torch's own implementations; foreach (the default) measured as fast as fused here."""
+    parameters = list(parameters)
+    if config.name == "adam":  # weight decay is coupled L2, added to the gradient
+        return torch.optim.Adam(parameters, lr=config.lr, betas=config.betas, eps=config.eps,
+                                weight_decay=config.weight_decay)
+    if config.name == "adamw":  # decoupled weight decay (Loshchilov & Hutter)
+        return torch.optim.AdamW(parameters, lr=config.lr, betas=config.betas, eps=config.eps,
+                                 weight_decay=config.weight_decay)
+    if config.name == "sgd":
+        return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum,
+                               nesterov=config.nesterov, weight_decay=config.weight_decay)
+    raise ConfigError(f"optimizer.name: {config.name!r} is not one of {list(OPTIMIZERS)}")
+
+
+def build_scheduler(optimizer, config: OptimizerConfig) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up: step s (0-based) uses lr * min(1, (s + 1) / warmup_steps)."""
+    warmup = max(config.warmup_steps, 1)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup))

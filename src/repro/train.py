@@ -1,0 +1,305 @@
+"""The one training loop, shared by every paper.
+
+    python -m repro train --config run.json OUTDIR
+
+OUTDIR receives config.json (at the start), then metrics.parquet (one row per evaluation and
+split: step, split, loss, accuracy, extra measures), final.pt, provenance.json, and log.txt.
+Checkpoints go to OUTDIR/checkpoints every `checkpoint_every` steps and on SIGTERM/SIGINT; a
+rerun resumes from the newest one and ends bit-identical to an uninterrupted run on CPU (the
+checkpoint holds model, optimizer, scheduler, filter, both RNG states and the batch order).
+
+Speed (see shared/perf-notes.md): data lives on the device and batches are indexed there; no
+host-device sync per step (the loss is only read at evaluation time); evaluation runs under
+torch.inference_mode on its schedule; the transformer computes logits at the answer only.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from repro import io
+from repro.config import RunConfig
+from repro.data import build_dataset
+from repro.measures import MEASURES
+from repro.models import build_model
+from repro.optim import (add_gradient_noise, add_weight_noise, build_filter, build_optimizer,
+                         build_scheduler)
+from repro.provenance import environment
+from repro.schedule import evaluation_steps
+
+EVAL_CHUNK = 8192  # examples per forward pass at evaluation time
+KEEP_CHECKPOINTS = 2
+
+
+class Interrupted(Exception):
+    """SIGTERM/SIGINT arrived; a checkpoint was written. exit_code is 128 + signal number."""
+
+    def __init__(self, signum: int, step: int):
+        super().__init__(f"interrupted by signal {signum} at step {step}; checkpoint written")
+        self.exit_code = 128 + signum
+
+
+@dataclass
+class State:
+    """Everything besides the torch objects that a resumed run needs."""
+
+    step: int = 0
+    epoch_order: torch.Tensor | None = None  # permutation of the training set for this epoch
+    position: int = 0  # next index into epoch_order
+    rows: list[dict] = field(default_factory=list)  # metrics so far
+    elapsed: float = 0.0  # training seconds before this process
+    resumed_from: list[int] = field(default_factory=list)
+    stopped_early: bool = False
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class Logger:
+    """One line per evaluation to log.txt, and to stderr unless a progress bar is shown."""
+
+    def __init__(self, path: Path, progress: bool):
+        self.file = open(path, "a", buffering=1)
+        self.progress = progress
+
+    def __call__(self, message: str) -> None:
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}"
+        self.file.write(line + "\n")
+        if not self.progress:
+            print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def next_batch(state: State, n_train: int, batch_size: int | None, generator: torch.Generator):
+    """Indices of the next minibatch: shuffled epochs, the incomplete last batch dropped.
+    None for full batch."""
+    if batch_size is None or batch_size >= n_train:
+        return None
+    if state.epoch_order is None or state.position + batch_size > n_train:
+        state.epoch_order = torch.randperm(n_train, generator=generator)
+        state.position = 0
+    indices = state.epoch_order[state.position : state.position + batch_size]
+    state.position += batch_size
+    return indices
+
+
+@torch.inference_mode()
+def evaluate(model, dataset, step: int, measures: tuple[str, ...]) -> list[dict]:
+    was_training = model.training
+    model.eval()
+    rows = []
+    for split_name, split in (("train", dataset.train), ("val", dataset.val)):
+        loss_sum = torch.zeros((), device=split.labels.device)
+        correct = torch.zeros((), device=split.labels.device, dtype=torch.long)
+        for start in range(0, len(split), EVAL_CHUNK):
+            inputs = split.inputs[start : start + EVAL_CHUNK]
+            labels = split.labels[start : start + EVAL_CHUNK]
+            logits = model(inputs)
+            loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum")
+            correct += (logits.argmax(dim=-1) == labels).sum()
+        row = {"step": step, "split": split_name, "loss": loss_sum.item() / len(split),
+               "accuracy": correct.item() / len(split)}
+        for name in measures:
+            row.update(MEASURES[name](model, split.inputs, split.labels))
+        rows.append(row)
+    model.train(was_training)
+    return rows
+
+
+def checkpoint_paths(outdir: Path) -> list[Path]:
+    return sorted((outdir / "checkpoints").glob("step_*.pt"))
+
+
+def save_checkpoint(outdir: Path, state: State, elapsed: float, model, optimizer, scheduler,
+                    gradient_filter, generator) -> None:
+    path = outdir / "checkpoints" / f"step_{state.step:09d}.pt"
+    io.write_torch(path, {
+        "step": state.step,
+        "epoch_order": state.epoch_order,
+        "position": state.position,
+        "rows": state.rows,
+        "elapsed": elapsed,
+        "resumed_from": state.resumed_from,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "filter": gradient_filter.state_dict(),
+        "generator": generator.get_state(),
+        "torch_rng": torch.get_rng_state(),
+    })
+    for old in checkpoint_paths(outdir)[:-KEEP_CHECKPOINTS]:
+        old.unlink(missing_ok=True)
+
+
+def load_checkpoint(path: Path, model, optimizer, scheduler, gradient_filter, generator) -> State:
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    gradient_filter.load_state_dict(saved["filter"])
+    generator.set_state(saved["generator"])
+    torch.set_rng_state(saved["torch_rng"])
+    return State(step=saved["step"], epoch_order=saved["epoch_order"], position=saved["position"],
+                 rows=saved["rows"], elapsed=saved["elapsed"],
+                 resumed_from=saved["resumed_from"] + [saved["step"]])
+
+
+def train(config: RunConfig, outdir: str | Path, threads: int = 1,
+          progress: bool | None = None) -> str:
+    """Train one run into outdir; returns the status ("completed" or "diverged").
+    Raises Interrupted after writing a checkpoint when SIGTERM/SIGINT arrives."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    io.write_text(outdir / "config.json", config.to_json() + "\n")
+    progress = sys.stderr.isatty() if progress is None else progress
+    log = Logger(outdir / "log.txt", progress)
+    started = time.time()
+
+    torch.set_num_threads(threads)
+    device = resolve_device(config.train.device)
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True)
+    torch.manual_seed(config.seed)  # initial weights and dropout
+    dataset = build_dataset(config.data, config.seed)
+    for split in (dataset.train, dataset.val):
+        split.inputs, split.labels = split.inputs.to(device), split.labels.to(device)
+    model = build_model(config.model, dataset).to(device)
+    parameters = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimizer = build_optimizer(parameters, config.optimizer)
+    scheduler = build_scheduler(optimizer, config.optimizer)
+    gradient_filter = build_filter(config.filter)
+    generator = torch.Generator().manual_seed(config.seed)  # batches and noise (on the CPU)
+
+    state = State()
+    checkpoints = checkpoint_paths(outdir)
+    if checkpoints:
+        state = load_checkpoint(checkpoints[-1], model, optimizer, scheduler, gradient_filter,
+                                generator)
+        log(f"resumed from {checkpoints[-1].name} (step {state.step})")
+    else:
+        log(f"start {config.paper}/{config.experiment}/{config.run_id}: "
+            f"{sum(p.numel() for p in parameters):,} parameters, {len(dataset.train)} train / "
+            f"{len(dataset.val)} val examples, device {device}, {threads} thread(s)")
+
+    cfg = config.train
+    schedule = set(evaluation_steps(cfg.steps, cfg.eval_every, cfg.eval_log_points))
+    requested: list[int] = []
+
+    def on_signal(signum, frame):
+        requested.append(signum)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    status = "completed"
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.steps, initial=state.step, desc=config.run_id, unit="step")
+    session_start = time.perf_counter()
+
+    def elapsed() -> float:
+        return state.elapsed + time.perf_counter() - session_start
+
+    def record(step: int) -> bool:
+        """Evaluate at step; False when training should stop (diverged or target reached)."""
+        nonlocal status
+        rows = evaluate(model, dataset, step, cfg.measures)
+        state.rows.extend(rows)
+        train_row, val_row = rows
+        log(f"step {step}/{cfg.steps} train_loss {train_row['loss']:.4g} train_acc "
+            f"{train_row['accuracy']:.4f} val_loss {val_row['loss']:.4g} val_acc "
+            f"{val_row['accuracy']:.4f} ({step / max(elapsed(), 1e-9):.1f} steps/s)")
+        if bar is not None:
+            bar.set_postfix(train_acc=f"{train_row['accuracy']:.3f}",
+                            val_acc=f"{val_row['accuracy']:.3f}")
+        if not math.isfinite(train_row["loss"]):
+            status = "diverged"
+            log(f"diverged at step {step}: training loss is {train_row['loss']}")
+            return False
+        target = cfg.stop_at_val_accuracy
+        if target is not None and val_row["accuracy"] >= target and step > 0:
+            state.stopped_early = True
+            log(f"validation accuracy {val_row['accuracy']:.4f} >= {target}: stopping early")
+            return False
+        return True
+
+    try:
+        keep_going = True
+        if state.step == 0 and not state.rows:
+            keep_going = record(0)
+        model.train()
+        while keep_going and state.step < cfg.steps:
+            if requested:
+                save_checkpoint(outdir, state, elapsed(), model, optimizer, scheduler,
+                                gradient_filter, generator)
+                log(f"signal {requested[0]}: checkpoint written at step {state.step}")
+                raise Interrupted(requested[0], state.step)
+            indices = next_batch(state, len(dataset.train), cfg.batch_size, generator)
+            if indices is None:
+                inputs, labels = dataset.train.inputs, dataset.train.labels
+            else:
+                indices = indices.to(device)
+                inputs, labels = dataset.train.inputs[indices], dataset.train.labels[indices]
+            loss = F.cross_entropy(model(inputs), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            gradient_filter.apply(parameters)
+            if config.optimizer.gradient_noise:
+                add_gradient_noise(parameters, config.optimizer.gradient_noise, generator)
+            optimizer.step()
+            scheduler.step()
+            if config.optimizer.weight_noise:
+                add_weight_noise(parameters, config.optimizer.weight_noise, generator)
+            state.step += 1
+            if bar is not None:
+                bar.update(1)
+            if state.step in schedule:
+                keep_going = record(state.step)
+            if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0 and keep_going:
+                save_checkpoint(outdir, state, elapsed(), model, optimizer, scheduler,
+                                gradient_filter, generator)
+        if keep_going and state.rows and state.rows[-1]["step"] != state.step:
+            record(state.step)  # the last step is always evaluated
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if bar is not None:
+            bar.close()
+
+    wall = elapsed()
+    io.write_parquet(outdir / "metrics.parquet", pd.DataFrame(state.rows))
+    io.write_torch(outdir / "final.pt", {"model": model.state_dict(), "step": state.step,
+                                          "config": config.to_dict()})
+    io.write_json(outdir / "provenance.json", {
+        "run": f"{config.paper}/{config.experiment}/{config.run_id}",
+        "config": config.to_dict(),
+        "seed": config.seed,
+        "status": status,
+        "steps_done": state.step,
+        "stopped_early": state.stopped_early,
+        "resumed_from_steps": state.resumed_from,
+        "wall_time_s": round(wall, 3),
+        "steps_per_s": round(state.step / wall, 3) if wall > 0 else None,
+        "device": str(device),
+        "threads": threads,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "process_started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        **environment(),
+    })
+    log(f"{status}: {state.step} steps in {wall:.1f} s")
+    log.close()
+    return status

@@ -1,0 +1,47 @@
+# One rule trains every run of every paper. Only the final files are declared: checkpoints in
+# OUTDIR/checkpoints are not, so snakemake never deletes them and a rerun resumes.
+
+
+rule train:
+    output:
+        multiext(
+            "results/{scale}/{paper}/{experiment}/{run}/",
+            "config.json",
+            "metrics.parquet",
+            "final.pt",
+            "provenance.json",
+        ),
+    params:
+        config=run_config_json,
+        outdir="results/{scale}/{paper}/{experiment}/{run}",
+    log:
+        "logs/{scale}/{paper}/{experiment}/{run}.log",
+    benchmark:
+        "benchmarks/{scale}/{paper}/{experiment}/{run}.tsv"
+    threads: config["threads_per_run"]
+    resources:
+        runtime=train_runtime,
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+    conda:
+        "../../envs/repro.yaml"
+    shell:
+        "{REPRO} train --run {wildcards.paper}/{wildcards.experiment}/{wildcards.run}"
+        " --scale {wildcards.scale} --threads {threads} {params.outdir} > {log} 2>&1"
+
+
+rule aggregate:
+    input:
+        experiment_run_files,
+    output:
+        curves="results/{scale}/{paper}/{experiment}/curves.parquet",
+        summary="results/{scale}/{paper}/{experiment}/summary.parquet",
+    params:
+        runs=experiment_runs,
+    log:
+        "logs/{scale}/{paper}/{experiment}/aggregate.log",
+    localrule: True
+    conda:
+        "../../envs/repro.yaml"
+    shell:
+        "{REPRO} aggregate results/{wildcards.scale}/{wildcards.paper}/{wildcards.experiment}"
+        " {params.runs} > {log} 2>&1"
