@@ -50,8 +50,7 @@ def cmd_aggregate(args) -> None:
 def cmd_figure(args) -> None:
     from repro.papers import draw
 
-    for claim in draw(args.paper, args.figure, args.scale, Path(args.results),
-                      Path(args.out_dir)):
+    for claim in draw(args.paper, args.figure, args.scale, Path(args.results), Path(args.out_dir)):
         print(f"[{claim.verdict}] {claim.statement}")
 
 
@@ -69,9 +68,13 @@ def cmd_report(args) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m repro", description=(
-        "Replication pipeline for papers on training dynamics. Snakemake calls these "
-        "commands; each also runs by hand."))
+    root = argparse.ArgumentParser(
+        prog="python -m repro",
+        description=(
+            "Replication pipeline for papers on training dynamics. Snakemake calls these "
+            "commands; each also runs by hand."
+        ),
+    )
     commands = root.add_subparsers(dest="command", required=True)
     scales = ["smoke", "laptop", "paper"]
 

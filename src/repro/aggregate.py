@@ -34,13 +34,20 @@ def read_run(run_dir: Path) -> tuple[pd.DataFrame, dict]:
     config = json.loads((run_dir / "config.json").read_text())
     provenance = json.loads((run_dir / "provenance.json").read_text())
     curves = pd.read_parquet(run_dir / "metrics.parquet")
-    labels = {"run_id": config["run_id"], "variant": config.get("variant", ""),
-              "seed": config["seed"]}
-    summary = {**labels, "status": provenance["status"], "steps_done": provenance["steps_done"],
-               "stopped_early": provenance.get("stopped_early", False),
-               "wall_time_s": provenance["wall_time_s"],
-               **summarize_run(curves),
-               **{k: v for k, v in flatten(config).items() if k not in labels}}
+    labels = {
+        "run_id": config["run_id"],
+        "variant": config.get("variant", ""),
+        "seed": config["seed"],
+    }
+    summary = {
+        **labels,
+        "status": provenance["status"],
+        "steps_done": provenance["steps_done"],
+        "stopped_early": provenance.get("stopped_early", False),
+        "wall_time_s": provenance["wall_time_s"],
+        **summarize_run(curves),
+        **{k: v for k, v in flatten(config).items() if k not in labels},
+    }
     return curves.assign(**labels), summary
 
 

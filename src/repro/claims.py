@@ -25,8 +25,16 @@ class Claim:
     verdict: str
 
 
-def judge(figure: str, statement: str, paper_value: str, our_value: str, criterion: str,
-          holds: bool | None, scale: str, judged_at: tuple[str, ...] = ("laptop", "paper")) -> Claim:
+def judge(
+    figure: str,
+    statement: str,
+    paper_value: str,
+    our_value: str,
+    criterion: str,
+    holds: bool | None,
+    scale: str,
+    judged_at: tuple[str, ...] = ("laptop", "paper"),
+) -> Claim:
     """holds=None means the runs needed were not done (e.g. a dataset was not downloaded)."""
     if scale not in judged_at or holds is None:
         verdict = NOT_RUN
@@ -43,8 +51,15 @@ def steps(value: float) -> str:
 def write(path: Path, paper: str, title: str, scale: str, claims: list[Claim]) -> None:
     from repro import io
 
-    io.write_json(path, {"paper": paper, "title": title, "scale": scale,
-                         "claims": [asdict(claim) for claim in claims]})
+    io.write_json(
+        path,
+        {
+            "paper": paper,
+            "title": title,
+            "scale": scale,
+            "claims": [asdict(claim) for claim in claims],
+        },
+    )
 
 
 def read(path: Path) -> dict:

@@ -66,7 +66,8 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Plain JSON types (tuples become lists), as read back from config.json."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
@@ -144,8 +145,11 @@ def deep_merge(base: dict, override: dict) -> dict:
     merged = copy.deepcopy(base)
     for key, value in override.items():
         old = merged.get(key)
-        renamed = isinstance(old, dict) and "name" in value and value.get("name") != old.get("name") \
-            if isinstance(value, dict) else False
+        renamed = (
+            isinstance(old, dict) and "name" in value and value.get("name") != old.get("name")
+            if isinstance(value, dict)
+            else False
+        )
         if isinstance(value, dict) and isinstance(old, dict) and not renamed:
             merged[key] = deep_merge(merged[key], value)
         else:

@@ -20,16 +20,29 @@ VAL_STYLE = {"linestyle": "-"}
 
 def style() -> None:
     sns.set_theme(context="paper", style="whitegrid", palette="colorblind", font_scale=1.1)
-    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "savefig.bbox": "tight",
-                         "axes.titlesize": "medium", "legend.fontsize": "small"})
+    plt.rcParams.update(
+        {
+            "figure.dpi": 110,
+            "savefig.dpi": 150,
+            "savefig.bbox": "tight",
+            "axes.titlesize": "medium",
+            "legend.fontsize": "small",
+        }
+    )
 
 
 def panels(n: int, columns: int = 4, width: float = 3.2, height: float = 2.6):
     """A grid of n axes (extra axes hidden), sharing y."""
     rows = -(-n // columns)
     columns = min(columns, n)
-    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows),
-                             sharey=True, squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(width * columns, height * rows),
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
+    )
     flat = axes.ravel()
     for ax in flat[n:]:
         ax.set_visible(False)
@@ -41,7 +54,7 @@ def accuracy_curves(ax, curves: pd.DataFrame, label: str | None = None, color=No
     curves = curves[curves["step"] > 0]  # log axis
     train = curves[curves["split"] == "train"]
     val = curves[curves["split"] == "val"]
-    line, = ax.plot(val["step"], val["accuracy"], color=color, label=label, **VAL_STYLE)
+    (line,) = ax.plot(val["step"], val["accuracy"], color=color, label=label, **VAL_STYLE)
     ax.plot(train["step"], train["accuracy"], color=line.get_color(), **TRAIN_STYLE)
     ax.set_xscale("log")
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
@@ -65,7 +78,9 @@ def write_table(frame: pd.DataFrame, base: Path, float_format: str = "{:.4g}") -
     shown = frame.copy()
     for column in shown.columns:
         if pd.api.types.is_float_dtype(shown[column]):
-            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else float_format.format(v))
+            shown[column] = shown[column].map(
+                lambda v: "" if pd.isna(v) else float_format.format(v)
+            )
     io.write_text(Path(base).with_suffix(".md"), markdown(shown) + "\n")
 
 
@@ -73,6 +88,8 @@ def markdown(frame: pd.DataFrame) -> str:
     """A GitHub-flavoured markdown table (pandas' to_markdown needs tabulate; this does not)."""
     header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
     rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
-    body = ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |"
-            for row in frame.itertuples(index=False)]
+    body = [
+        "| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |"
+        for row in frame.itertuples(index=False)
+    ]
     return "\n".join([header, rule, *body])

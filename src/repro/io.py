@@ -19,7 +19,9 @@ def atomic_path(target: str | os.PathLike):
     """Yield a temporary path in target's folder; rename it onto target if the block succeeds."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    handle, temporary = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    )
     os.close(handle)
     try:
         yield Path(temporary)

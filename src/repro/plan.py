@@ -5,7 +5,8 @@ A paper config has `base` (settings shared by every run), `scales` (overrides pe
 overrides) and sweep a `grid` (dotted key -> values, Cartesian product); its own `scales`
 section overrides any of these per scale. Merge order for one run:
 
-    base <- scales[scale] <- experiment.set <- experiment.scales[scale].set <- variant <- grid values
+    base <- scales[scale] <- experiment.set <- experiment.scales[scale].set
+         <- variant <- grid values
 
 The run id is the variant label followed by the grid values, e.g. `train_fraction=0.5_seed=0`
 or `mlp_seed=0`: readable, stable, and unique within the experiment.
@@ -20,8 +21,16 @@ from typing import Any
 
 import yaml
 
-from repro.config import (ROOT, ConfigError, RunConfig, check_schema, deep_merge, load_schema,
-                          run_config_from_dict, set_dotted)
+from repro.config import (
+    ROOT,
+    ConfigError,
+    RunConfig,
+    check_schema,
+    deep_merge,
+    load_schema,
+    run_config_from_dict,
+    set_dotted,
+)
 
 SCALES = ("smoke", "laptop", "paper")
 PAPERS_DIR = ROOT / "config" / "papers"
@@ -57,8 +66,9 @@ def load_paper(paper: str) -> dict[str, Any]:
     for name, figure in spec.get("figures", {}).items():
         for experiment in figure.get("experiments", []):
             if experiment not in spec["experiments"]:
-                raise ConfigError(f"{path}: figures.{name}.experiments: unknown experiment "
-                                  f"{experiment!r}")
+                raise ConfigError(
+                    f"{path}: figures.{name}.experiments: unknown experiment {experiment!r}"
+                )
     return spec
 
 
@@ -80,8 +90,9 @@ def experiment_spec(spec: dict, experiment: str, scale: str) -> dict[str, Any]:
     return {"set": settings, "variants": variants, "grid": grid}
 
 
-def plan_experiment(spec: dict, experiment: str, scale: str,
-                    overrides: dict | None = None) -> list[PlannedRun]:
+def plan_experiment(
+    spec: dict, experiment: str, scale: str, overrides: dict | None = None
+) -> list[PlannedRun]:
     if scale not in SCALES:
         raise ConfigError(f"scale: {scale!r} is not one of {list(SCALES)}")
     paper = spec["paper"]
@@ -94,13 +105,17 @@ def plan_experiment(spec: dict, experiment: str, scale: str,
         for values in itertools.product(*(parts["grid"][key] for key in keys)):
             raw = deep_merge(common, variant or {})
             id_parts = [label] if label else []
-            for key, value in zip(keys, values):
+            for key, value in zip(keys, values, strict=False):
                 set_dotted(raw, key, value)
                 id_parts.append(f"{key.split('.')[-1]}={format_value(value)}")
             raw = deep_merge(raw, overrides or {})
             raw.setdefault("seed", 0)
-            raw.update(paper=paper, experiment=experiment, variant=label,
-                       run_id="_".join(id_parts) or "run")
+            raw.update(
+                paper=paper,
+                experiment=experiment,
+                variant=label,
+                run_id="_".join(id_parts) or "run",
+            )
             where = f"{paper_path(paper).relative_to(ROOT)} [{scale}] {experiment}/{raw['run_id']}"
             runs.append(PlannedRun(scale, run_config_from_dict(raw, where)))
     ids = [run.config.run_id for run in runs]
@@ -112,16 +127,22 @@ def plan_experiment(spec: dict, experiment: str, scale: str,
 
 def plan_paper(paper: str, scale: str, overrides: dict | None = None) -> list[PlannedRun]:
     spec = load_paper(paper)
-    return [run for experiment in spec["experiments"]
-            for run in plan_experiment(spec, experiment, scale, overrides)]
+    return [
+        run
+        for experiment in spec["experiments"]
+        for run in plan_experiment(spec, experiment, scale, overrides)
+    ]
 
 
-def find_run(paper: str, scale: str, experiment: str, run_id: str,
-             overrides: dict | None = None) -> RunConfig:
+def find_run(
+    paper: str, scale: str, experiment: str, run_id: str, overrides: dict | None = None
+) -> RunConfig:
     spec = load_paper(paper)
     if experiment not in spec["experiments"]:
-        raise ConfigError(f"experiment: {experiment!r} is not in {paper}; expected one of "
-                          f"{sorted(spec['experiments'])}")
+        raise ConfigError(
+            f"experiment: {experiment!r} is not in {paper}; expected one of "
+            f"{sorted(spec['experiments'])}"
+        )
     for run in plan_experiment(spec, experiment, scale, overrides):
         if run.config.run_id == run_id:
             return run.config

@@ -14,12 +14,15 @@ PACKAGES = ("torch", "numpy", "pandas", "pyarrow", "snakemake", "matplotlib", "s
 
 def git_commit() -> dict[str, object]:
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
-                              timeout=10).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
 
     try:
-        return {"commit": git("rev-parse", "HEAD") or None,
-                "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+        return {
+            "commit": git("rev-parse", "HEAD") or None,
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        }
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
 
@@ -35,5 +38,10 @@ def package_versions() -> dict[str, str | None]:
 
 
 def environment() -> dict[str, object]:
-    return {"git": git_commit(), "packages": package_versions(), "host": platform.node(),
-            "platform": platform.platform(), "processor": platform.processor()}
+    return {
+        "git": git_commit(),
+        "packages": package_versions(),
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "processor": platform.processor(),
+    }

@@ -31,8 +31,13 @@ from repro.config import RunConfig
 from repro.data import build_dataset
 from repro.measures import MEASURES
 from repro.models import build_model
-from repro.optim import (add_gradient_noise, add_weight_noise, build_filter, build_optimizer,
-                         build_scheduler)
+from repro.optim import (
+    add_gradient_noise,
+    add_weight_noise,
+    build_filter,
+    build_optimizer,
+    build_scheduler,
+)
 from repro.provenance import environment
 from repro.schedule import evaluation_steps
 
@@ -111,8 +116,12 @@ def evaluate(model, dataset, step: int, measures: tuple[str, ...]) -> list[dict]
             logits = model(inputs)
             loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum")
             correct += (logits.argmax(dim=-1) == labels).sum()
-        row = {"step": step, "split": split_name, "loss": loss_sum.item() / len(split),
-               "accuracy": correct.item() / len(split)}
+        row = {
+            "step": step,
+            "split": split_name,
+            "loss": loss_sum.item() / len(split),
+            "accuracy": correct.item() / len(split),
+        }
         for name in measures:
             row.update(MEASURES[name](model, split.inputs, split.labels))
         rows.append(row)
@@ -124,23 +133,34 @@ def checkpoint_paths(outdir: Path) -> list[Path]:
     return sorted((outdir / "checkpoints").glob("step_*.pt"))
 
 
-def save_checkpoint(outdir: Path, state: State, elapsed: float, model, optimizer, scheduler,
-                    gradient_filter, generator) -> None:
+def save_checkpoint(
+    outdir: Path,
+    state: State,
+    elapsed: float,
+    model,
+    optimizer,
+    scheduler,
+    gradient_filter,
+    generator,
+) -> None:
     path = outdir / "checkpoints" / f"step_{state.step:09d}.pt"
-    io.write_torch(path, {
-        "step": state.step,
-        "epoch_order": state.epoch_order,
-        "position": state.position,
-        "rows": state.rows,
-        "elapsed": elapsed,
-        "resumed_from": state.resumed_from,
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "filter": gradient_filter.state_dict(),
-        "generator": generator.get_state(),
-        "torch_rng": torch.get_rng_state(),
-    })
+    io.write_torch(
+        path,
+        {
+            "step": state.step,
+            "epoch_order": state.epoch_order,
+            "position": state.position,
+            "rows": state.rows,
+            "elapsed": elapsed,
+            "resumed_from": state.resumed_from,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "filter": gradient_filter.state_dict(),
+            "generator": generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+        },
+    )
     for old in checkpoint_paths(outdir)[:-KEEP_CHECKPOINTS]:
         old.unlink(missing_ok=True)
 
@@ -153,13 +173,19 @@ def load_checkpoint(path: Path, model, optimizer, scheduler, gradient_filter, ge
     gradient_filter.load_state_dict(saved["filter"])
     generator.set_state(saved["generator"])
     torch.set_rng_state(saved["torch_rng"])
-    return State(step=saved["step"], epoch_order=saved["epoch_order"], position=saved["position"],
-                 rows=saved["rows"], elapsed=saved["elapsed"],
-                 resumed_from=saved["resumed_from"] + [saved["step"]])
+    return State(
+        step=saved["step"],
+        epoch_order=saved["epoch_order"],
+        position=saved["position"],
+        rows=saved["rows"],
+        elapsed=saved["elapsed"],
+        resumed_from=saved["resumed_from"] + [saved["step"]],
+    )
 
 
-def train(config: RunConfig, outdir: str | Path, threads: int = 1,
-          progress: bool | None = None) -> str:
+def train(
+    config: RunConfig, outdir: str | Path, threads: int = 1, progress: bool | None = None
+) -> str:
     """Train one run into outdir; returns the status ("completed" or "diverged").
     Raises Interrupted after writing a checkpoint when SIGTERM/SIGINT arrives."""
     outdir = Path(outdir)
@@ -187,13 +213,16 @@ def train(config: RunConfig, outdir: str | Path, threads: int = 1,
     state = State()
     checkpoints = checkpoint_paths(outdir)
     if checkpoints:
-        state = load_checkpoint(checkpoints[-1], model, optimizer, scheduler, gradient_filter,
-                                generator)
+        state = load_checkpoint(
+            checkpoints[-1], model, optimizer, scheduler, gradient_filter, generator
+        )
         log(f"resumed from {checkpoints[-1].name} (step {state.step})")
     else:
-        log(f"start {config.paper}/{config.experiment}/{config.run_id}: "
+        log(
+            f"start {config.paper}/{config.experiment}/{config.run_id}: "
             f"{sum(p.numel() for p in parameters):,} parameters, {len(dataset.train)} train / "
-            f"{len(dataset.val)} val examples, device {device}, {threads} thread(s)")
+            f"{len(dataset.val)} val examples, device {device}, {threads} thread(s)"
+        )
 
     cfg = config.train
     schedule = set(evaluation_steps(cfg.steps, cfg.eval_every, cfg.eval_log_points))
@@ -220,12 +249,15 @@ def train(config: RunConfig, outdir: str | Path, threads: int = 1,
         rows = evaluate(model, dataset, step, cfg.measures)
         state.rows.extend(rows)
         train_row, val_row = rows
-        log(f"step {step}/{cfg.steps} train_loss {train_row['loss']:.4g} train_acc "
+        log(
+            f"step {step}/{cfg.steps} train_loss {train_row['loss']:.4g} train_acc "
             f"{train_row['accuracy']:.4f} val_loss {val_row['loss']:.4g} val_acc "
-            f"{val_row['accuracy']:.4f} ({step / max(elapsed(), 1e-9):.1f} steps/s)")
+            f"{val_row['accuracy']:.4f} ({step / max(elapsed(), 1e-9):.1f} steps/s)"
+        )
         if bar is not None:
-            bar.set_postfix(train_acc=f"{train_row['accuracy']:.3f}",
-                            val_acc=f"{val_row['accuracy']:.3f}")
+            bar.set_postfix(
+                train_acc=f"{train_row['accuracy']:.3f}", val_acc=f"{val_row['accuracy']:.3f}"
+            )
         if not math.isfinite(train_row["loss"]):
             status = "diverged"
             log(f"diverged at step {step}: training loss is {train_row['loss']}")
@@ -244,8 +276,16 @@ def train(config: RunConfig, outdir: str | Path, threads: int = 1,
         model.train()
         while keep_going and state.step < cfg.steps:
             if requested:
-                save_checkpoint(outdir, state, elapsed(), model, optimizer, scheduler,
-                                gradient_filter, generator)
+                save_checkpoint(
+                    outdir,
+                    state,
+                    elapsed(),
+                    model,
+                    optimizer,
+                    scheduler,
+                    gradient_filter,
+                    generator,
+                )
                 log(f"signal {requested[0]}: checkpoint written at step {state.step}")
                 raise Interrupted(requested[0], state.step)
             indices = next_batch(state, len(dataset.train), cfg.batch_size, generator)
@@ -270,8 +310,16 @@ def train(config: RunConfig, outdir: str | Path, threads: int = 1,
             if state.step in schedule:
                 keep_going = record(state.step)
             if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0 and keep_going:
-                save_checkpoint(outdir, state, elapsed(), model, optimizer, scheduler,
-                                gradient_filter, generator)
+                save_checkpoint(
+                    outdir,
+                    state,
+                    elapsed(),
+                    model,
+                    optimizer,
+                    scheduler,
+                    gradient_filter,
+                    generator,
+                )
         if keep_going and state.rows and state.rows[-1]["step"] != state.step:
             record(state.step)  # the last step is always evaluated
     finally:
@@ -282,24 +330,29 @@ def train(config: RunConfig, outdir: str | Path, threads: int = 1,
 
     wall = elapsed()
     io.write_parquet(outdir / "metrics.parquet", pd.DataFrame(state.rows))
-    io.write_torch(outdir / "final.pt", {"model": model.state_dict(), "step": state.step,
-                                          "config": config.to_dict()})
-    io.write_json(outdir / "provenance.json", {
-        "run": f"{config.paper}/{config.experiment}/{config.run_id}",
-        "config": config.to_dict(),
-        "seed": config.seed,
-        "status": status,
-        "steps_done": state.step,
-        "stopped_early": state.stopped_early,
-        "resumed_from_steps": state.resumed_from,
-        "wall_time_s": round(wall, 3),
-        "steps_per_s": round(state.step / wall, 3) if wall > 0 else None,
-        "device": str(device),
-        "threads": threads,
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "process_started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-        **environment(),
-    })
+    io.write_torch(
+        outdir / "final.pt",
+        {"model": model.state_dict(), "step": state.step, "config": config.to_dict()},
+    )
+    io.write_json(
+        outdir / "provenance.json",
+        {
+            "run": f"{config.paper}/{config.experiment}/{config.run_id}",
+            "config": config.to_dict(),
+            "seed": config.seed,
+            "status": status,
+            "steps_done": state.step,
+            "stopped_early": state.stopped_early,
+            "resumed_from_steps": state.resumed_from,
+            "wall_time_s": round(wall, 3),
+            "steps_per_s": round(state.step / wall, 3) if wall > 0 else None,
+            "device": str(device),
+            "threads": threads,
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "process_started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+            **environment(),
+        },
+    )
     log(f"{status}: {state.step} steps in {wall:.1f} s")
     log.close()
     return status

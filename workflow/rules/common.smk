@@ -5,7 +5,6 @@ import json
 import sys
 from pathlib import Path
 
-
 SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))
 
@@ -14,8 +13,9 @@ from snakemake.utils import validate
 from repro.config import ConfigError, check_schema, load_schema
 from repro.plan import load_paper, plan_paper, run_overrides
 
-# `python -m repro` with the package importable however snakemake was started
-REPRO = f"PYTHONPATH='{SRC}' python -m repro"
+# in every job: `python -m repro` finds the package however snakemake was started
+# (with --use-conda too, where the env has the dependencies but not this package)
+shell.prefix(f"export PYTHONPATH='{SRC}'; ")
 
 try:
     # one-line errors naming the key, before any job; then snakemake fills the defaults
@@ -26,7 +26,8 @@ try:
     for _paper in PAPERS:
         plan_paper(_paper, SCALE, run_overrides(config))
 except ConfigError as error:
-    raise WorkflowError(f"config error: {error}") from None
+    print(f"config error: {error}", file=sys.stderr)
+    sys.exit(1)
 
 
 wildcard_constraints:
@@ -67,7 +68,11 @@ RUN_FILES = ("config.json", "metrics.parquet", "final.pt", "provenance.json")
 
 
 def experiment_run_files(wildcards):
-    return [f"{outdir}/{name}" for outdir in experiment_runs(wildcards) for name in RUN_FILES]
+    return [
+        f"{outdir}/{name}"
+        for outdir in experiment_runs(wildcards)
+        for name in RUN_FILES
+    ]
 
 
 def figure_names(paper):
@@ -76,7 +81,9 @@ def figure_names(paper):
 
 def figure_experiments(wildcards):
     """The aggregated tables a figure reads, at the configured scale."""
-    experiments = load_paper(wildcards.paper)["figures"][wildcards.figure]["experiments"]
+    experiments = load_paper(wildcards.paper)["figures"][wildcards.figure][
+        "experiments"
+    ]
     return [
         f"results/{SCALE}/{wildcards.paper}/{experiment}/{table}.parquet"
         for experiment in experiments

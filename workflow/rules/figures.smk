@@ -20,9 +20,11 @@ rule figure:
     localrule: True
     conda:
         "../../envs/repro.yaml"
+    params:
+        scale=config["scale"],
     shell:
-        "{REPRO} figure {wildcards.paper} {wildcards.figure} --scale {SCALE}"
-        " --results results/{SCALE}/{wildcards.paper} --out-dir paper_figures/{wildcards.paper}"
+        "python -m repro figure {wildcards.paper} {wildcards.figure} --scale {params.scale}"
+        " --results results/{params.scale}/{wildcards.paper} --out-dir paper_figures/{wildcards.paper}"
         " > {log} 2>&1"
 
 
@@ -39,8 +41,10 @@ rule claims:
     localrule: True
     conda:
         "../../envs/repro.yaml"
+    params:
+        scale=config["scale"],
     shell:
-        "{REPRO} claims {wildcards.paper} --scale {SCALE} --out {output} {input} > {log} 2>&1"
+        "python -m repro claims {wildcards.paper} --scale {params.scale} --out {output} {input} > {log} 2>&1"
 
 
 rule report:
@@ -55,4 +59,4 @@ rule report:
     conda:
         "../../envs/repro.yaml"
     shell:
-        "{REPRO} report --out {output} {input.claims} > {log} 2>&1"
+        "python -m repro report --out {output} {input.claims} > {log} 2>&1"

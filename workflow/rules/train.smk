@@ -11,21 +11,21 @@ rule train:
             "final.pt",
             "provenance.json",
         ),
-    params:
-        config=run_config_json,
-        outdir="results/{scale}/{paper}/{experiment}/{run}",
     log:
         "logs/{scale}/{paper}/{experiment}/{run}.log",
     benchmark:
         "benchmarks/{scale}/{paper}/{experiment}/{run}.tsv"
+    conda:
+        "../../envs/repro.yaml"
     threads: config["threads_per_run"]
     resources:
         runtime=train_runtime,
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
-    conda:
-        "../../envs/repro.yaml"
+    params:
+        config=run_config_json,
+        outdir="results/{scale}/{paper}/{experiment}/{run}",
     shell:
-        "{REPRO} train --run {wildcards.paper}/{wildcards.experiment}/{wildcards.run}"
+        "python -m repro train --run {wildcards.paper}/{wildcards.experiment}/{wildcards.run}"
         " --scale {wildcards.scale} --threads {threads} {params.outdir} > {log} 2>&1"
 
 
@@ -35,13 +35,13 @@ rule aggregate:
     output:
         curves="results/{scale}/{paper}/{experiment}/curves.parquet",
         summary="results/{scale}/{paper}/{experiment}/summary.parquet",
-    params:
-        runs=experiment_runs,
     log:
         "logs/{scale}/{paper}/{experiment}/aggregate.log",
     localrule: True
     conda:
         "../../envs/repro.yaml"
+    params:
+        runs=experiment_runs,
     shell:
-        "{REPRO} aggregate results/{wildcards.scale}/{wildcards.paper}/{wildcards.experiment}"
+        "python -m repro aggregate results/{wildcards.scale}/{wildcards.paper}/{wildcards.experiment}"
         " {params.runs} > {log} 2>&1"

@@ -29,8 +29,9 @@ def check_model_config(model: dict[str, Any]) -> dict[str, Any]:
     kwargs = {key: value for key, value in model.items() if key != "name"}
     for key in kwargs:
         if key not in accepted:
-            raise ConfigError(f"model.{key}: unknown key for model {name!r}; expected one of "
-                              f"{accepted}")
+            raise ConfigError(
+                f"model.{key}: unknown key for model {name!r}; expected one of {accepted}"
+            )
     return kwargs
 
 
@@ -38,5 +39,10 @@ def build_model(model: dict[str, Any], dataset) -> nn.Module:
     kwargs = check_model_config(model)
     cls = MODELS[model["name"]]
     onehot = dataset.train.inputs.is_floating_point()
-    return cls(vocab_size=dataset.vocab_size, seq_len=dataset.seq_len,
-               n_classes=dataset.n_classes, onehot=onehot, **kwargs)
+    return cls(
+        vocab_size=dataset.vocab_size,
+        seq_len=dataset.seq_len,
+        n_classes=dataset.n_classes,
+        onehot=onehot,
+        **kwargs,
+    )

@@ -9,8 +9,16 @@ from repro.models.inputs import TokenInput
 
 
 class LSTMClassifier(nn.Module):
-    def __init__(self, vocab_size: int, seq_len: int, n_classes: int, onehot: bool = False,
-                 hidden: int = 20, n_layers: int = 1, d_embed: int = 128):
+    def __init__(
+        self,
+        vocab_size: int,
+        seq_len: int,
+        n_classes: int,
+        onehot: bool = False,
+        hidden: int = 20,
+        n_layers: int = 1,
+        d_embed: int = 128,
+    ):
         super().__init__()
         self.embed = TokenInput(vocab_size, d_embed, onehot)
         self.lstm = nn.LSTM(d_embed, hidden, num_layers=n_layers, batch_first=True)

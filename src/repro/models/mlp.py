@@ -12,9 +12,17 @@ class MLP(nn.Module):
     """One-hot inputs go straight into the first layer; tokens are embedded (d_embed each)
     and concatenated first."""
 
-    def __init__(self, vocab_size: int, seq_len: int, n_classes: int, onehot: bool = False,
-                 hidden: int = 512, n_layers: int = 2, d_embed: int = 128,
-                 activation: str = "relu"):
+    def __init__(
+        self,
+        vocab_size: int,
+        seq_len: int,
+        n_classes: int,
+        onehot: bool = False,
+        hidden: int = 512,
+        n_layers: int = 2,
+        d_embed: int = 128,
+        activation: str = "relu",
+    ):
         super().__init__()
         self.embed = None if onehot else TokenInput(vocab_size, d_embed, onehot=False)
         width = seq_len * (vocab_size if onehot else d_embed)

@@ -19,8 +19,15 @@ from repro.models.inputs import TokenInput, activation_layer
 class Block(nn.Module):
     """Pre-LN attention + MLP block with causal attention."""
 
-    def __init__(self, d_model: int, n_heads: int, d_mlp: int, layer_norm: bool, activation: str,
-                 dropout: float):
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        d_mlp: int,
+        layer_norm: bool,
+        activation: str,
+        dropout: float,
+    ):
         super().__init__()
         if d_model % n_heads:
             raise ValueError(f"d_model={d_model} is not divisible by n_heads={n_heads}")
@@ -30,8 +37,9 @@ class Block(nn.Module):
         self.key_value = nn.Linear(d_model, 2 * d_model)
         self.attention_out = nn.Linear(d_model, d_model)
         self.ln_mlp = nn.LayerNorm(d_model) if layer_norm else nn.Identity()
-        self.mlp = nn.Sequential(nn.Linear(d_model, d_mlp), activation_layer(activation),
-                                 nn.Linear(d_mlp, d_model))
+        self.mlp = nn.Sequential(
+            nn.Linear(d_model, d_mlp), activation_layer(activation), nn.Linear(d_mlp, d_model)
+        )
         self.dropout = nn.Dropout(dropout)  # residual dropout (Power et al.'s ablation)
 
     def attention(self, h_query: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
@@ -59,9 +67,20 @@ class Block(nn.Module):
 
 
 class Transformer(nn.Module):
-    def __init__(self, vocab_size: int, seq_len: int, n_classes: int, onehot: bool = False,
-                 n_layers: int = 2, d_model: int = 128, n_heads: int = 4, d_mlp: int = 512,
-                 layer_norm: bool = True, activation: str = "relu", dropout: float = 0.0):
+    def __init__(
+        self,
+        vocab_size: int,
+        seq_len: int,
+        n_classes: int,
+        onehot: bool = False,
+        n_layers: int = 2,
+        d_model: int = 128,
+        n_heads: int = 4,
+        d_mlp: int = 512,
+        layer_norm: bool = True,
+        activation: str = "relu",
+        dropout: float = 0.0,
+    ):
         super().__init__()
         self.embed = TokenInput(vocab_size, d_model, onehot)
         self.position = nn.Parameter(torch.randn(seq_len, d_model) / math.sqrt(d_model))

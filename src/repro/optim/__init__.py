@@ -21,14 +21,29 @@ def build_optimizer(parameters, config: OptimizerConfig) -> torch.optim.Optimize
     """torch's own implementations; foreach (the default) measured as fast as fused here."""
     parameters = list(parameters)
     if config.name == "adam":  # weight decay is coupled L2, added to the gradient
-        return torch.optim.Adam(parameters, lr=config.lr, betas=config.betas, eps=config.eps,
-                                weight_decay=config.weight_decay)
+        return torch.optim.Adam(
+            parameters,
+            lr=config.lr,
+            betas=config.betas,
+            eps=config.eps,
+            weight_decay=config.weight_decay,
+        )
     if config.name == "adamw":  # decoupled weight decay (Loshchilov & Hutter)
-        return torch.optim.AdamW(parameters, lr=config.lr, betas=config.betas, eps=config.eps,
-                                 weight_decay=config.weight_decay)
+        return torch.optim.AdamW(
+            parameters,
+            lr=config.lr,
+            betas=config.betas,
+            eps=config.eps,
+            weight_decay=config.weight_decay,
+        )
     if config.name == "sgd":
-        return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum,
-                               nesterov=config.nesterov, weight_decay=config.weight_decay)
+        return torch.optim.SGD(
+            parameters,
+            lr=config.lr,
+            momentum=config.momentum,
+            nesterov=config.nesterov,
+            weight_decay=config.weight_decay,
+        )
     raise ConfigError(f"optimizer.name: {config.name!r} is not one of {list(OPTIMIZERS)}")
 
 

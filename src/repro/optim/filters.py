@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from repro.config import ConfigError
+from repro.optim.grokfast import GROKFAST_FILTERS
 
 
 class NoFilter:
@@ -23,7 +24,7 @@ class NoFilter:
         pass
 
 
-FILTERS = {"none": NoFilter}
+FILTERS = {"none": NoFilter, **GROKFAST_FILTERS}  # ema, ma, highpass: see repro.optim.grokfast
 
 
 def build_filter(config: dict[str, Any]):

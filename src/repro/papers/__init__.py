@@ -25,14 +25,18 @@ def paper_module(paper: str):
 def draw(paper: str, figure: str, scale: str, results_dir: Path, out_dir: Path) -> list:
     spec = load_paper(paper)
     if figure not in spec["figures"]:
-        raise ConfigError(f"figure: {figure!r} is not a figure of {paper}; expected one of "
-                          f"{sorted(spec['figures'])}")
+        raise ConfigError(
+            f"figure: {figure!r} is not a figure of {paper}; expected one of "
+            f"{sorted(spec['figures'])}"
+        )
     module = paper_module(paper)
     tables = {}
     for experiment in spec["figures"][figure]["experiments"]:
         folder = Path(results_dir) / experiment
-        tables[experiment] = (pd.read_parquet(folder / "curves.parquet"),
-                              pd.read_parquet(folder / "summary.parquet"))
+        tables[experiment] = (
+            pd.read_parquet(folder / "curves.parquet"),
+            pd.read_parquet(folder / "summary.parquet"),
+        )
     style()
     fig, data, figure_claims = module.FIGURES[figure](tables, scale)
     out_dir = Path(out_dir)
