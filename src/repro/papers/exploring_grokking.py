@@ -61,6 +61,24 @@ def by_variant(summary: pd.DataFrame, key: str = "variant") -> pd.DataFrame:
     ).assign(grokking_delay=lambda t: t["step_val_95"] - t["step_train_99"])
 
 
+def with_reference(tables, experiment: str, label: str):
+    """The experiment's runs plus the reference: the train-fraction sweep's runs at 50% data,
+    the AdamW transformer on tokens that every comparison is made against (trained once)."""
+    curves, summary = tables[experiment]
+    sweep_curves, sweep_summary = tables["train_fraction"]
+    chosen = sweep_summary[np.isclose(sweep_summary["data.train_fraction"], 0.5)]
+    renamed = {run_id: f"{label}_{run_id}" for run_id in chosen["run_id"]}
+    reference_summary = chosen.assign(variant=label, run_id=chosen["run_id"].map(renamed))
+    reference_curves = sweep_curves[sweep_curves["run_id"].isin(renamed)]
+    reference_curves = reference_curves.assign(
+        variant=label, run_id=reference_curves["run_id"].map(renamed)
+    )
+    return (
+        pd.concat([reference_curves, curves], ignore_index=True),
+        pd.concat([reference_summary, summary], ignore_index=True),
+    )
+
+
 def table(summary: pd.DataFrame) -> pd.DataFrame:
     return summary[[c for c in TABLE_COLUMNS if c in summary.columns]]
 
@@ -198,7 +216,7 @@ def fig2(tables, scale: str):
 
 
 def fig3(tables, scale: str):
-    curves, summary = tables["models"]
+    curves, summary = with_reference(tables, "models", "transformer")
     fig = run_panels(curves, summary, "variant", "{}")
     fig.suptitle("Models at 50% data (AdamW)")
     stats = by_variant(summary)
@@ -257,7 +275,7 @@ def fig3(tables, scale: str):
 
 
 def fig4(tables, scale: str):
-    curves, summary = tables["encodings"]
+    curves, summary = with_reference(tables, "encodings", "transformer_tokens")
     fig = run_panels(curves, summary, "variant", "{}")
     fig.suptitle("Encodings: token sequence [a, +, b, =] and concatenated one-hot, at 50% data")
     stats = by_variant(summary)
@@ -285,7 +303,7 @@ def fig4(tables, scale: str):
 
 
 def fig5(tables, scale: str):
-    curves, summary = tables["optimizers"]
+    curves, summary = with_reference(tables, "optimizers", "adamw")
     fig, (ax_curves, ax_bars) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
     for index, variant in enumerate(dict.fromkeys(summary["variant"])):
         for n, run_id in enumerate(summary.loc[summary["variant"] == variant, "run_id"]):
