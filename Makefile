@@ -38,3 +38,24 @@ format: $(STAMP)
 
 clean-results:
 	rm -rf results paper_figures logs benchmarks .snakemake/metadata
+
+# A real one-node SLURM cluster on this machine (root; installs Debian's slurm, munge, slurmdbd,
+# MariaDB), the smoke DAG through profiles/slurm against it, then the daemons stopped again.
+.PHONY: test-slurm
+test-slurm: $(STAMP)
+	scripts/slurm/test.sh
+
+# Sharing through DVC (README, "Sharing results with DVC"), at the scale in config/config.yaml.
+# pull: dvc pull, then mark what arrived up to date for Snakemake (src/repro/share.py says when);
+# push: dvc commit + dvc push, refused while an output is missing or stale (snakemake --summary).
+.PHONY: pull push test-dvc
+pull: $(STAMP)
+	PYTHONPATH=src python -m repro share pull
+
+push: $(STAMP)
+	PYTHONPATH=src python -m repro share push
+
+# The collaborator's round trip in temporary clones and a temporary remote (about 3 minutes):
+# tests/dvc_roundtrip.py says what it checks. Not part of `make test`, which it would double.
+test-dvc: $(STAMP)
+	python tests/dvc_roundtrip.py

@@ -13,9 +13,12 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/dvc.smk"
 include: "workflow/rules/exploring_grokking.smk"
+include: "workflow/rules/grokfast.smk"
 
 
 rule all:

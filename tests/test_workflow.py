@@ -58,7 +58,10 @@ def test_bad_config_fails_with_one_line_before_any_job(repo_copy, config, edit, 
 
 
 def test_smoke_pipeline_end_to_end(repo_copy):
-    result = run(["snakemake", "--cores", "2", "--config", "scale=smoke"], repo_copy, timeout=900)
+    papers = 'papers=["exploring_grokking","grokfast"]'
+    result = run(
+        ["snakemake", "--cores", "2", "--config", "scale=smoke", papers], repo_copy, timeout=900
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     figures = repo_copy / "paper_figures" / "exploring_grokking"
     spec = yaml.safe_load((repo_copy / PAPER_YAML).read_text())
@@ -84,6 +87,8 @@ def test_smoke_pipeline_end_to_end(repo_copy):
     assert (figures / "fig1.png").exists()
     assert "rule train:" not in again.stderr and "rule figure:" in again.stderr
 
-    html = run(["snakemake", "--report", "report.html", "--config", "scale=smoke"], repo_copy)
+    html = run(
+        ["snakemake", "--report", "report.html", "--config", "scale=smoke", papers], repo_copy
+    )
     assert html.returncode == 0, html.stderr[-3000:]
     assert (repo_copy / "report.html").stat().st_size > 10_000

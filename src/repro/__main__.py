@@ -1,4 +1,5 @@
-"""Command line: python -m repro {plan,train,aggregate,figure,claims,report} --help"""
+"""Command line: python -m repro COMMAND --help, COMMAND one of plan, train, aggregate, figure,
+claims, report, fetch, metrics, curves, share."""
 
 from __future__ import annotations
 
@@ -67,6 +68,25 @@ def cmd_report(args) -> None:
     print(f"wrote {args.out}")
 
 
+def cmd_fetch(args) -> int:
+    from repro.data import DOWNLOADABLE
+    from repro.data.fetch import FetchError
+
+    options = {"root": args.root, "mirrors": args.mirror or None}
+    options.update(retries=args.retries, backoff=args.backoff)
+    if args.source:
+        if args.dataset != "imdb":
+            raise ConfigError(f"fetch {args.dataset}: --source applies to imdb only")
+        options["source"] = args.source
+    try:
+        for path in DOWNLOADABLE[args.dataset].download(**options):
+            print(path)
+    except FetchError as error:
+        print(f"fetch error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="python -m repro",
@@ -118,6 +138,28 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="paper_figures/REPORT.md")
     report.add_argument("claims", nargs="+", help="each paper's claims.json")
     report.set_defaults(func=cmd_report)
+    fetch = commands.add_parser(
+        "fetch", help="download a dataset's files into data/ and verify their checksums"
+    )
+    fetch.add_argument("dataset", choices=["imdb", "mnist", "qm9"])
+    fetch.add_argument("--source", help="imdb only: csv (default) or aclimdb")
+    fetch.add_argument("--root", help="data folder (default: $REPRO_DATA_DIR or data/)")
+    fetch.add_argument(
+        "--mirror",
+        action="append",
+        help="a mirror to try, in order (repeatable); default: $REPRO_<DATASET>_MIRRORS, "
+        "else the dataset module's list. A URL ending in / is a folder holding the files",
+    )
+    fetch.add_argument("--retries", type=int, default=3, help="retries per URL (default 3)")
+    fetch.add_argument(
+        "--backoff", type=float, default=2.0, help="seconds before the first retry, doubling"
+    )
+    fetch.set_defaults(func=cmd_fetch)
+    # the DVC-facing commands: dvc.yaml's metrics and plots, and make pull / make push
+    from repro import dvc_views, share
+
+    dvc_views.add_parsers(commands)
+    share.add_parser(commands)
     return root
 
 

@@ -45,6 +45,8 @@ def read_run(run_dir: Path) -> tuple[pd.DataFrame, dict]:
         "steps_done": provenance["steps_done"],
         "stopped_early": provenance.get("stopped_early", False),
         "wall_time_s": provenance["wall_time_s"],
+        "peak_memory_mb": provenance.get("peak_memory_mb"),
+        "device": provenance.get("device"),
         **summarize_run(curves),
         **{k: v for k, v in flatten(config).items() if k not in labels},
     }

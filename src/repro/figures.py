@@ -64,11 +64,25 @@ def accuracy_curves(ax, curves: pd.DataFrame, label: str | None = None, color=No
     ax.set_ylabel("accuracy" if spec is None or spec.is_first_col() else "")
 
 
+def table_figure(frame: pd.DataFrame, title: str):
+    """A table drawn as a figure, so that every figure and table of a paper has an image."""
+    fig, ax = plt.subplots(figsize=(min(2 + 1.6 * len(frame.columns), 16), 0.9 + 0.35 * len(frame)))
+    ax.axis("off")
+    cells = [["" if pd.isna(v) else v for v in row] for row in frame.itertuples(index=False)]
+    drawn = ax.table(cellText=cells, colLabels=list(frame.columns), loc="center")
+    drawn.auto_set_font_size(False)
+    drawn.set_fontsize(8)
+    ax.set_title(title)
+    return fig
+
+
 def save(fig, base: Path) -> None:
-    """base.png and base.pdf, written atomically."""
+    """base.png and base.pdf, written atomically. The PDF has no creation date, so a redraw of
+    the same numbers gives the same bytes, and DVC sees no change."""
     for suffix in (".png", ".pdf"):
+        metadata = {"CreationDate": None} if suffix == ".pdf" else None
         with io.atomic_path(Path(base).with_suffix(suffix)) as temporary:
-            fig.savefig(temporary, format=suffix[1:])
+            fig.savefig(temporary, format=suffix[1:], metadata=metadata)
     plt.close(fig)
 
 

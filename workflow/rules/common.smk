@@ -2,6 +2,7 @@
 # The logic lives in src/repro (tested there); this file only wires it to Snakemake.
 import functools
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -44,15 +45,20 @@ def planned(paper, scale):
     return {run.key: run for run in plan_paper(paper, scale, run_overrides(config))}
 
 
-def run_config_json(wildcards):
-    """The run's full config: a params entry, so an edited config reruns the run."""
+def planned_run(wildcards):
+    """The PlannedRun of a train job's wildcards."""
     key = f"{wildcards.experiment}/{wildcards.run}"
     runs = planned(wildcards.paper, wildcards.scale)
     if key not in runs:
         raise WorkflowError(
             f"no run {key!r} is planned for {wildcards.paper} at scale {wildcards.scale}"
         )
-    return json.dumps(runs[key].config.to_dict(), sort_keys=True)
+    return runs[key]
+
+
+def run_config_json(wildcards):
+    """The run's full config: a params entry, so an edited config reruns the run."""
+    return json.dumps(planned_run(wildcards).config.to_dict(), sort_keys=True)
 
 
 def experiment_runs(wildcards):
@@ -100,9 +106,59 @@ def figure_files(paper, figure):
 
 def paper_files(paper):
     files = [f for figure in figure_names(paper) for f in figure_files(paper, figure)]
-    return files + [f"paper_figures/{paper}/claims.json"]
+    files.append(f"paper_figures/{paper}/claims.json")
+    # what DVC shows (workflow/rules/dvc.smk): one metrics file per claim, learning curves
+    return files + [f"metrics/{paper}", f"paper_figures/curves/{paper}.csv"]
+
+
+def paper_experiments(paper):
+    """Every experiment a paper's figures read, in order."""
+    figures = load_paper(paper)["figures"].values()
+    return list(dict.fromkeys(e for figure in figures for e in figure["experiments"]))
+
+
+def paper_tables(paper, tables=("curves", "summary")):
+    return [
+        f"results/{SCALE}/{paper}/{experiment}/{table}.parquet"
+        for experiment in paper_experiments(paper)
+        for table in tables
+    ]
+
+
+# Resources of a training job: the only jobs a cluster runs (every other rule is a localrule).
+# Locally they only order the scheduling; under --executor slurm they become sbatch options
+# (-t, --mem, --cpus-per-task, --gpus). Runtime and memory grow with each retry: a job killed at
+# its time limit gets SIGTERM first, writes a checkpoint, and the retry resumes with more time.
+# 5 steps/s: below what one CPU core does at batch 512 (~12/s, shared/perf-notes.md)
+STEPS_PER_MINUTE = 300
+# minutes at least: process start-up, evaluations, checkpoints
+RUNTIME_FLOOR = {"smoke": 5, "laptop": 30, "paper": 60}
+# paper: room for the CUDA context and larger data
+TRAIN_MEM_MB = {"smoke": 1000, "laptop": 2000, "paper": 8000}
+# the papers' own settings are GPU-sized; smoke and laptop are sized for 2 CPU cores
+TRAIN_GPUS = {"smoke": 0, "laptop": 0, "paper": 1}
 
 
 def train_runtime(wildcards, attempt):
-    """Minutes of wall time per training job, by scale, doubled on each retry."""
-    return {"smoke": 5, "laptop": 60, "paper": 24 * 60}[wildcards.scale] * attempt
+    """Minutes of wall time: the run's planned steps at STEPS_PER_MINUTE, times the attempt."""
+    steps = planned_run(wildcards).config.train.steps
+    minutes = max(RUNTIME_FLOOR[wildcards.scale], math.ceil(steps / STEPS_PER_MINUTE))
+    return minutes * attempt
+
+
+def train_mem_mb(wildcards, attempt):
+    return TRAIN_MEM_MB[wildcards.scale] * attempt
+
+
+def train_gpus(wildcards):
+    """GPUs per training job, from the scale (see README, Running on SLURM)."""
+    return TRAIN_GPUS[wildcards.scale]
+
+
+if SCALE == "paper" and config["device"] == "cpu":
+    # the GPU request comes from the scale; the device the run uses is a config key
+    print(
+        "note: at scale=paper each training job requests a GPU (resources gpu=1), but device=cpu:"
+        " add device=auto to --config to train on it",
+        file=sys.stderr,
+    )

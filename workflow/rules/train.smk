@@ -20,7 +20,8 @@ rule train:
     threads: config["threads_per_run"]
     resources:
         runtime=train_runtime,
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        mem_mb=train_mem_mb,
+        gpu=train_gpus,
     params:
         config=run_config_json,
         outdir="results/{scale}/{paper}/{experiment}/{run}",

@@ -1,7 +1,8 @@
 """Datasets by name: `build_dataset({"name": ..., **kwargs}, seed)` -> repro.data.modular.Dataset.
 
 Each dataset module has `build(**kwargs)` and `check(**kwargs)` (cheap, raises ConfigError);
-new datasets (MNIST, QM9, IMDb, ...) register here.
+new datasets register here. Those with files to download also have `download(root=None,
+mirrors=None, **fetch_options)` (see repro.data.fetch), which `python -m repro fetch NAME` calls.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import inspect
 from typing import Any
 
 from repro.config import ConfigError
-from repro.data import modular
+from repro.data import imdb, mnist, modular, qm9
 
-DATASETS = {"modular": modular}
+DATASETS = {"modular": modular, "mnist": mnist, "imdb": imdb, "qm9": qm9}
+DOWNLOADABLE = {name: module for name, module in DATASETS.items() if hasattr(module, "download")}
 
 
 def _module(data: dict[str, Any]):
@@ -46,3 +48,14 @@ def build_dataset(data: dict[str, Any], seed: int):
     kwargs = _kwargs(module.build, data)
     kwargs.setdefault("split_seed", seed)
     return module.build(**kwargs)
+
+
+def source_note(data: dict[str, Any]) -> str:
+    """How a figure caption or the report names a run's data: which source, and whether it is
+    a substitute for the papers' data. Empty for generated data (modular arithmetic)."""
+    module = _module(data)
+    notes = getattr(module, "NOTES", None)
+    if not notes:
+        return ""
+    source = data.get("source", inspect.signature(module.build).parameters["source"].default)
+    return notes[source]

@@ -143,9 +143,13 @@ def evaluate(operation: str, a: torch.Tensor, b: torch.Tensor, p: int):
     return walk(parse(operation)), valid
 
 
-def check(p: int, operation: str, train_fraction: float, encoding: str = "tokens", **_) -> None:
+def check(
+    p: int, operation: str, train_fraction: float, encoding: str = "tokens", b_min: int = 0, **_
+) -> None:
     if not is_prime(p):
         raise ConfigError(f"data.p: {p} is not prime; modular arithmetic tasks need a prime p")
+    if not 0 <= b_min < p:
+        raise ConfigError(f"data.b_min: {b_min} is outside [0, p)")
     parse(operation)
     if not 0 < train_fraction < 1:
         raise ConfigError(f"data.train_fraction: {train_fraction} is outside (0, 1)")
@@ -154,12 +158,18 @@ def check(p: int, operation: str, train_fraction: float, encoding: str = "tokens
 
 
 def build(
-    p: int, operation: str, train_fraction: float, encoding: str = "tokens", split_seed: int = 0
+    p: int,
+    operation: str,
+    train_fraction: float,
+    encoding: str = "tokens",
+    b_min: int = 0,
+    split_seed: int = 0,
 ) -> Dataset:
-    """Every valid pair, shuffled by a generator seeded with split_seed; the first
-    round(train_fraction * n) pairs are the training set."""
-    check(p, operation, train_fraction, encoding)
-    a, b = torch.cartesian_prod(torch.arange(p), torch.arange(p)).unbind(1)
+    """Every valid pair with b >= b_min (Grokfast's x*y uses b in [1, p): 97 * 96 pairs),
+    shuffled by a generator seeded with split_seed; the first round(train_fraction * n) pairs
+    are the training set."""
+    check(p, operation, train_fraction, encoding, b_min)
+    a, b = torch.cartesian_prod(torch.arange(p), torch.arange(b_min, p)).unbind(1)
     labels, valid = evaluate(operation, a, b, p)
     a, b, labels = a[valid], b[valid], labels[valid]
     if encoding == "tokens":

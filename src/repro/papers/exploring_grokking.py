@@ -57,6 +57,7 @@ def by_variant(summary: pd.DataFrame, key: str = "variant") -> pd.DataFrame:
             "final_train_accuracy": grouped["final_train_accuracy"].mean(),
             "final_val_accuracy": grouped["final_val_accuracy"].mean(),
             "budget": grouped["train.steps"].max(),
+            "last_step": grouped["last_step"].max(),
         }
     ).assign(grokking_delay=lambda t: t["step_val_95"] - t["step_train_99"])
 
@@ -228,9 +229,9 @@ def fig3(tables, scale: str):
     def describe(variant):
         row = stats.loc[variant]
         return (
-            f"val 95% at {steps(row.step_val_95)}; final train/val acc "
-            f"{row.final_train_accuracy:.3f}/{row.final_val_accuracy:.3f} after "
-            f"{row.budget:,.0f} steps"
+            f"val 95% at {steps(row.step_val_95)}; train/val acc "
+            f"{row.final_train_accuracy:.3f}/{row.final_val_accuracy:.3f} at step "
+            f"{row.last_step:,.0f} (budget {row.budget:,.0f})"
         )
 
     for variant, expected, statement in (
