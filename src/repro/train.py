@@ -278,6 +278,11 @@ def train(
             return False
         return True
 
+    def checkpoint() -> None:
+        save_checkpoint(
+            outdir, state, elapsed(), model, optimizer, scheduler, gradient_filter, generator
+        )
+
     try:
         keep_going = True
         if state.step == 0 and not state.rows:
@@ -285,16 +290,7 @@ def train(
         model.train()
         while keep_going and state.step < cfg.steps:
             if requested:
-                save_checkpoint(
-                    outdir,
-                    state,
-                    elapsed(),
-                    model,
-                    optimizer,
-                    scheduler,
-                    gradient_filter,
-                    generator,
-                )
+                checkpoint()
                 log(f"signal {requested[0]}: checkpoint written at step {state.step}")
                 raise Interrupted(requested[0], state.step)
             indices = next_batch(state, len(dataset.train), cfg.batch_size, generator)
@@ -319,16 +315,7 @@ def train(
             if state.step in schedule:
                 keep_going = record(state.step)
             if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0 and keep_going:
-                save_checkpoint(
-                    outdir,
-                    state,
-                    elapsed(),
-                    model,
-                    optimizer,
-                    scheduler,
-                    gradient_filter,
-                    generator,
-                )
+                checkpoint()
         if keep_going and state.rows and state.rows[-1]["step"] != state.step:
             record(state.step)  # the last step is always evaluated
     finally:
