@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # variables used by the scripts that source this
 # Shared by up.sh, down.sh and test.sh (sourced, not run): where the test cluster keeps its
 # files, and how to tell the daemons it started from anything else on the machine.
 #

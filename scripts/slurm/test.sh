@@ -4,8 +4,8 @@
 # already up before (a cluster started by hand with up.sh) are left running.
 # Safe to run twice: a second run at the same time stops at the lock.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.."
-source scripts/slurm/lib.sh
 need_root "make test-slurm"
 [ -x .venv/bin/pytest ] && export PATH="$PWD/.venv/bin:$PATH"
 

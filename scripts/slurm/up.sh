@@ -61,6 +61,14 @@ check_ours() {
 }
 check_ours "$SLURM_CONF"
 check_ours "$SLURMDBD_CONF"
+# every port this call may need is free or held by our own daemon, before anything starts
+for name in slurmdbd slurmctld slurmd; do
+  [ "$MODE" = none ] && [ "$name" = slurmdbd ] && continue
+  our_pid "$name" >/dev/null || check_port "$name"
+done
+if [ "$MODE" = accounting ] && ! mariadb-admin ping >/dev/null 2>&1; then
+  check_port mariadbd
+fi
 
 # 2. munge: the daemons and commands authenticate each other with it --------------------------
 if munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then

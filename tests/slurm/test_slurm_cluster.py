@@ -35,13 +35,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 PAPER = "exploring_grokking"
-# The README's target for test 1: one figure's runs by default (3 training jobs, about 2 min).
-# Each SLURM job starts Snakemake twice (the plugin's job step, then srun) before training: on
-# 2 cores that is ~20 s a job, so the paper's whole smoke DAG (14 jobs) takes ~7 min more:
-# REPRO_SLURM_TARGET=exploring_grokking make test-slurm
+# Test 1's target: one figure of the smoke DAG by default (3 training jobs, 2.5 min). Each SLURM
+# job starts Snakemake twice (the plugin's job step, then srun) before it trains: ~20 s a job on
+# 2 cores, so the paper's whole smoke DAG (14 jobs; its SLURM run alone took 6.5 min here) is
+# left to REPRO_SLURM_TARGET=exploring_grokking make test-slurm.
 TARGET = os.environ.get("REPRO_SLURM_TARGET", f"{PAPER}_fig1")
-# Status polling every few seconds instead of the plugin's 40 s and more: jobs here take
-# seconds. This changes how often Snakemake asks, not what it submits.
+# Tests 2 and 3 poll job states every few seconds instead of the plugin's 40 s and more: it
+# changes how often Snakemake asks, not what it submits. Test 1 runs the README's command as is.
 FAST_POLL = [
     "--slurm-init-seconds-before-status-checks",
     "2",
