@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bring up a one-node SLURM cluster on this machine: Debian 12's SLURM 22.05 with munge,
 # slurmctld and slurmd on localhost, plus slurmdbd and a local MariaDB so that `sacct` works
-# (real clusters have accounting, and the Snakemake plugin polls job states with sacct).
+# (real clusters have accounting: the tests read the jobs back from sacct, and the Snakemake
+# plugin polls with sacct unless told otherwise).
 #
 #   scripts/slurm/up.sh                   # with accounting (the default)
 #   scripts/slurm/up.sh --no-accounting   # slurmctld without slurmdbd: sacct then only says
