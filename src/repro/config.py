@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,7 +74,9 @@ class RunConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
 
+@functools.cache
 def load_schema(name: str) -> dict:
+    """Parsed once per process (planning checks every run against it); callers only read it."""
     return yaml.safe_load((SCHEMAS / name).read_text())
 
 
