@@ -14,6 +14,7 @@ from repro.models.transformer import Transformer
         {"name": "transformer", "n_layers": 1, "d_model": 16, "n_heads": 2, "layer_norm": False},
         {"name": "mlp", "hidden": 32, "n_layers": 2, "d_embed": 8},
         {"name": "lstm", "hidden": 20, "d_embed": 8},
+        {"name": "quadratic", "hidden": 12},
     ],
 )
 @pytest.mark.parametrize("encoding", ["tokens", "onehot"])
@@ -55,3 +56,15 @@ def test_unknown_model_key_is_rejected():
     dataset = build(7, "add", 0.5)
     with pytest.raises(ConfigError, match="model.d_model: unknown key for model 'lstm'"):
         build_model({"name": "lstm", "d_model": 3}, dataset)
+
+
+def test_quadratic_net_is_v_times_the_squared_preactivation_for_both_encodings():
+    """f_c = sum_k V_ck (Q_ka + R_kb)^2, whether (a, b) arrive as tokens or one-hot vectors."""
+    tokens, onehot = build(11, "add", 0.5), build(11, "add", 0.5, encoding="onehot")
+    torch.manual_seed(0)
+    network = build_model({"name": "quadratic", "hidden": 12, "init_scale": 0.5}, onehot)
+    a, b = tokens.train.inputs[:, 0], tokens.train.inputs[:, 2]
+    expected = (network.W[:, a] + network.W[:, 11 + b]).T.pow(2) @ network.V.T
+    assert torch.allclose(network(onehot.train.inputs), expected, atol=1e-6)
+    network.onehot, network.b_position = False, 2
+    assert torch.allclose(network(tokens.train.inputs), expected, atol=1e-6)

@@ -51,6 +51,7 @@ class TrainConfig:
     stop_at_val_accuracy: float | None = None  # stop once val accuracy reaches this
     device: str = "cpu"  # cpu | cuda | auto
     measures: tuple[str, ...] = ()  # extra measures logged at every evaluation
+    loss: str = "cross_entropy"  # cross_entropy | mse | bce, see repro.losses
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
 from repro import io
 from repro.config import RunConfig
 from repro.data import build_dataset
+from repro.losses import LOSSES, correct
 from repro.measures import MEASURES
 from repro.models import build_model
 from repro.optim import (
@@ -112,24 +112,29 @@ def next_batch(state: State, n_train: int, batch_size: int | None, generator: to
 
 
 @torch.inference_mode()
-def evaluate(model, dataset, step: int, measures: tuple[str, ...]) -> list[dict]:
+def evaluate(
+    model, dataset, step: int, measures: tuple[str, ...], loss: str = "cross_entropy"
+) -> list[dict]:
     was_training = model.training
     model.eval()
     rows = []
+    loss_fn = LOSSES[loss]
     for split_name, split in (("train", dataset.train), ("val", dataset.val)):
         loss_sum = torch.zeros((), device=split.labels.device)
-        correct = torch.zeros((), device=split.labels.device, dtype=torch.long)
+        n_correct = torch.zeros((), device=split.labels.device, dtype=torch.long)
         for start in range(0, len(split), EVAL_CHUNK):
             inputs = split.inputs[start : start + EVAL_CHUNK]
             labels = split.labels[start : start + EVAL_CHUNK]
-            logits = model(inputs)
-            loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum")
-            correct += (logits.argmax(dim=-1) == labels).sum()
+            outputs = model(inputs)
+            loss_sum += loss_fn(outputs, labels).sum()
+            hits = correct(loss, outputs, labels)
+            n_correct = n_correct + hits.sum() if hits is not None else n_correct
+        regression = split.labels.is_floating_point()
         row = {
             "step": step,
             "split": split_name,
             "loss": loss_sum.item() / len(split),
-            "accuracy": correct.item() / len(split),
+            "accuracy": math.nan if regression else n_correct.item() / len(split),
         }
         for name in measures:
             row.update(MEASURES[name](model, split.inputs, split.labels))
@@ -234,6 +239,7 @@ def train(
         )
 
     cfg = config.train
+    loss_fn = LOSSES[cfg.loss]
     schedule = set(evaluation_steps(cfg.steps, cfg.eval_every, cfg.eval_log_points))
     requested: list[int] = []
 
@@ -255,7 +261,7 @@ def train(
     def record(step: int) -> bool:
         """Evaluate at step; False when training should stop (diverged or target reached)."""
         nonlocal status
-        rows = evaluate(model, dataset, step, cfg.measures)
+        rows = evaluate(model, dataset, step, cfg.measures, cfg.loss)
         state.rows.extend(rows)
         train_row, val_row = rows
         log(
@@ -299,7 +305,7 @@ def train(
             else:
                 indices = indices.to(device)
                 inputs, labels = dataset.train.inputs[indices], dataset.train.labels[indices]
-            loss = F.cross_entropy(model(inputs), labels)
+            loss = loss_fn(model(inputs), labels).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             gradient_filter.apply(parameters)

@@ -14,9 +14,15 @@ from torch import nn
 from repro.config import ConfigError
 from repro.models.lstm import LSTMClassifier
 from repro.models.mlp import MLP
+from repro.models.quadratic import QuadraticNet
 from repro.models.transformer import Transformer
 
-MODELS = {"transformer": Transformer, "mlp": MLP, "lstm": LSTMClassifier}
+MODELS = {
+    "transformer": Transformer,
+    "mlp": MLP,
+    "lstm": LSTMClassifier,
+    "quadratic": QuadraticNet,
+}
 SHAPE_ARGUMENTS = ("vocab_size", "seq_len", "n_classes", "onehot")
 
 

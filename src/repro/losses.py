@@ -1,0 +1,56 @@
+"""Training losses by name (`train.loss` in a run config), each per example.
+
+A loss is `fn(outputs, labels) -> tensor of shape (N,)`: the training step takes the mean, the
+evaluation sums over chunks and divides by the split size, so both report the same quantity.
+`correct(outputs, labels)` gives a bool per example, or None for regression (the metrics then
+log accuracy as NaN).
+
+- cross_entropy: softmax cross-entropy over the classes (every grokking paper's default).
+- mse: squared error. Classification (int64 labels): against the one-hot target, averaged over
+  the classes as torch.nn.MSELoss does (Omnigrok's and Grokfast's MNIST recipe). Regression
+  (float labels, one output): (output - label)^2.
+- bce: binary cross-entropy with logits (Grokfast's IMDb LSTM); one output, or two outputs read
+  as the logit difference (class 1 - class 0).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def cross_entropy(outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(outputs.float(), labels, reduction="none")
+
+
+def mse(outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    outputs = outputs.float()
+    if labels.is_floating_point():
+        return (outputs.reshape(labels.shape) - labels).pow(2).reshape(len(labels), -1).mean(1)
+    target = F.one_hot(labels, outputs.shape[-1]).to(outputs.dtype)
+    return (outputs - target).pow(2).mean(dim=-1)
+
+
+def binary_logit(outputs: torch.Tensor) -> torch.Tensor:
+    outputs = outputs.float()
+    if outputs.dim() == 2 and outputs.shape[-1] == 2:
+        return outputs[:, 1] - outputs[:, 0]
+    return outputs.reshape(len(outputs))
+
+
+def bce(outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(
+        binary_logit(outputs), labels.float(), reduction="none"
+    )
+
+
+LOSSES = {"cross_entropy": cross_entropy, "mse": mse, "bce": bce}
+
+
+def correct(loss: str, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor | None:
+    """Per-example correctness, or None when the labels are real numbers (regression)."""
+    if labels.is_floating_point():
+        return None
+    if loss == "bce":
+        return (binary_logit(outputs) > 0).long() == labels
+    return outputs.argmax(dim=-1) == labels
