@@ -52,6 +52,14 @@ class TrainConfig:
     device: str = "cpu"  # cpu | cuda | auto
     measures: tuple[str, ...] = ()  # extra measures logged at every evaluation
     loss: str = "cross_entropy"  # cross_entropy | mse | bce, see repro.losses
+    # Runs built on other runs (tickets, pre-grokked models): files under results/ that the
+    # train rule takes as inputs, so Snakemake trains the upstream run first. In a paper config
+    # they may say {scale}, {paper} and {seed}; the planner fills them in.
+    init_from: str | None = None  # a final.pt or weights file whose model state is loaded
+    init_parameters: tuple[str, ...] = ()  # load only parameters with these name prefixes
+    freeze: tuple[str, ...] = ()  # parameters with these name prefixes are not trained
+    mask: str | None = None  # {parameter name: 0/1 tensor}; masked weights stay exactly 0
+    save_weights_at: tuple[int, ...] = ()  # steps whose model state goes to weights/
 
 
 @dataclass(frozen=True)
@@ -112,8 +120,9 @@ def run_config_from_dict(raw: dict[str, Any], where: str = "") -> RunConfig:
     if "betas" in optimizer:
         optimizer["betas"] = tuple(optimizer["betas"])
     train = raw.pop("train", {})
-    if "measures" in train:
-        train["measures"] = tuple(train["measures"])
+    for key in ("measures", "init_parameters", "freeze", "save_weights_at"):
+        if key in train:
+            train[key] = tuple(train[key])
     config = RunConfig(optimizer=OptimizerConfig(**optimizer), train=TrainConfig(**train), **raw)
     check_semantics(config, where)
     return config

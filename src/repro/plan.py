@@ -90,6 +90,23 @@ def experiment_spec(spec: dict, experiment: str, scale: str) -> dict[str, Any]:
     return {"set": settings, "variants": variants, "grid": grid}
 
 
+UPSTREAM_KEYS = ("init_from", "mask")
+
+
+def fill_upstream_paths(raw: dict, **values: Any) -> None:
+    """Fill {scale}, {paper} and {seed} in the train keys that name another run's files."""
+    train = raw.get("train", {})
+    for key in UPSTREAM_KEYS:
+        if isinstance(train.get(key), str):
+            train[key] = train[key].format(seed=raw["seed"], **values)
+
+
+def upstream_files(config: RunConfig) -> list[str]:
+    """Files of other runs that this run reads (inputs of its train job)."""
+    values = (getattr(config.train, key) for key in UPSTREAM_KEYS)
+    return [value for value in values if value]
+
+
 def plan_experiment(
     spec: dict, experiment: str, scale: str, overrides: dict | None = None
 ) -> list[PlannedRun]:
@@ -110,6 +127,7 @@ def plan_experiment(
                 id_parts.append(f"{key.split('.')[-1]}={format_value(value)}")
             raw = deep_merge(raw, overrides or {})
             raw.setdefault("seed", 0)
+            fill_upstream_paths(raw, scale=scale, paper=paper)
             raw.update(
                 paper=paper,
                 experiment=experiment,

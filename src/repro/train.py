@@ -41,6 +41,7 @@ from repro.optim import (
 )
 from repro.provenance import environment
 from repro.schedule import evaluation_steps
+from repro.surgery import apply_mask, freeze, load_initial_state, load_mask
 
 EVAL_CHUNK = 8192  # examples per forward pass at evaluation time
 KEEP_CHECKPOINTS = 2
@@ -143,6 +144,11 @@ def evaluate(
     return rows
 
 
+def save_weights(outdir: Path, step: int, model) -> None:
+    """The model state at `step` (train.save_weights_at): for trajectories and masks."""
+    io.write_torch(outdir / "weights" / f"step_{step:09d}.pt", model.state_dict())
+
+
 def checkpoint_paths(outdir: Path) -> list[Path]:
     return sorted((outdir / "checkpoints").glob("step_*.pt"))
 
@@ -217,7 +223,13 @@ def train(
     dataset = build_dataset(config.data, config.seed)
     for split in (dataset.train, dataset.val):
         split.inputs, split.labels = split.inputs.to(device), split.labels.to(device)
-    model = build_model(config.model, dataset).to(device)
+    model = build_model(config.model, dataset)
+    if config.train.init_from:
+        load_initial_state(model, config.train.init_from, config.train.init_parameters)
+    freeze(model, config.train.freeze)
+    model = model.to(device)
+    masks = load_mask(model, config.train.mask) if config.train.mask else {}
+    apply_mask(masks)
     parameters = [parameter for parameter in model.parameters() if parameter.requires_grad]
     optimizer = build_optimizer(parameters, config.optimizer)
     scheduler = build_scheduler(optimizer, config.optimizer)
@@ -240,6 +252,7 @@ def train(
 
     cfg = config.train
     loss_fn = LOSSES[cfg.loss]
+    save_weights_at = set(cfg.save_weights_at)
     schedule = set(evaluation_steps(cfg.steps, cfg.eval_every, cfg.eval_log_points))
     requested: list[int] = []
 
@@ -292,6 +305,8 @@ def train(
     try:
         keep_going = True
         if state.step == 0 and not state.rows:
+            if 0 in save_weights_at:
+                save_weights(outdir, 0, model)
             keep_going = record(0)
         model.train()
         while keep_going and state.step < cfg.steps:
@@ -308,6 +323,7 @@ def train(
             loss = loss_fn(model(inputs), labels).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            apply_mask(masks, gradients=True)
             gradient_filter.apply(parameters)
             if config.optimizer.gradient_noise:
                 add_gradient_noise(parameters, config.optimizer.gradient_noise, generator)
@@ -315,7 +331,10 @@ def train(
             scheduler.step()
             if config.optimizer.weight_noise:
                 add_weight_noise(parameters, config.optimizer.weight_noise, generator)
+            apply_mask(masks)
             state.step += 1
+            if state.step in save_weights_at:
+                save_weights(outdir, state.step, model)
             if bar is not None:
                 bar.update(1)
             if state.step in schedule:

@@ -12,7 +12,7 @@ sys.path.insert(0, str(SRC))
 from snakemake.utils import validate
 
 from repro.config import ConfigError, check_schema, load_schema
-from repro.plan import load_paper, plan_paper, run_overrides
+from repro.plan import load_paper, plan_paper, run_overrides, upstream_files
 
 # in every job: `python -m repro` finds the package however snakemake was started
 # (with --use-conda too, where the env has the dependencies but not this package)
@@ -54,6 +54,11 @@ def planned_run(wildcards):
             f"no run {key!r} is planned for {wildcards.paper} at scale {wildcards.scale}"
         )
     return runs[key]
+
+
+def run_upstream_files(wildcards):
+    """Files of other runs that this run starts from (a checkpoint, a pruning mask)."""
+    return upstream_files(planned_run(wildcards).config)
 
 
 def run_config_json(wildcards):

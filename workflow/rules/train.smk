@@ -3,6 +3,8 @@
 
 
 rule train:
+    input:
+        run_upstream_files,
     output:
         multiext(
             "results/{scale}/{paper}/{experiment}/{run}/",
