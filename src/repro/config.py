@@ -60,6 +60,7 @@ class TrainConfig:
     freeze: tuple[str, ...] = ()  # parameters with these name prefixes are not trained
     mask: str | None = None  # {parameter name: 0/1 tensor}; masked weights stay exactly 0
     save_weights_at: tuple[int, ...] = ()  # steps whose model state goes to weights/
+    autocast: str = "none"  # none | bf16: mixed precision of the training forward pass
 
 
 @dataclass(frozen=True)

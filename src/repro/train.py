@@ -27,6 +27,7 @@ import pandas as pd
 import torch
 
 from repro import io
+from repro.autocast import autocast
 from repro.config import RunConfig
 from repro.data import build_dataset
 from repro.losses import LOSSES, correct
@@ -320,7 +321,8 @@ def train(
             else:
                 indices = indices.to(device)
                 inputs, labels = dataset.train.inputs[indices], dataset.train.labels[indices]
-            loss = loss_fn(model(inputs), labels).mean()
+            with autocast(device, cfg.autocast):
+                loss = loss_fn(model(inputs), labels).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             apply_mask(masks, gradients=True)
