@@ -1,0 +1,519 @@
+"""Batched training: one process trains a bundle of N runs that share shapes.
+
+    python -m repro train-bundle --scale smoke --run PAPER/EXPERIMENT/RUN_ID ... --state-dir DIR
+
+Small models (LSTM(20), quadratic networks, small MLPs) spend most of a training step in
+per-operation overhead, so one process per run wastes the machine; here every operation of a
+step acts on all N runs at once (a leading model axis on every parameter, gradient, optimizer
+and filter state). The runs stay independent: each has its own initial weights (built exactly
+as repro.train builds them, from its seed), its own data split (the split seed is the run seed),
+its own minibatch order (its own generator), its own learning rate and weight decay, its own
+evaluations, early stop and divergence, and its own output folder with the files a solo run
+writes (config.json, metrics.parquet, final.pt, provenance.json, log.txt). Metrics match a solo
+run to float32 rounding (tests/test_batched.py), not bit for bit: the stacked matmuls and the
+stacked optimizer add in another order.
+
+What a bundle supports, and what it refuses with a ConfigError before any compute:
+- models mlp, lstm, quadratic (repro.models.stacked); not the transformer (no gain on CPU);
+- runs may differ in seed, data (if the splits have equal sizes), optimizer.lr,
+  optimizer.weight_decay, gradient_noise and weight_noise; everything else must be equal;
+- filters (Grokfast ema, ma, highpass) with the same settings for every run: the existing
+  filter classes act elementwise on the stacked gradients, so each run is filtered exactly
+  as alone;
+- train.init_from and save_weights_at per run; not train.freeze or train.mask.
+Checkpoints hold the stacked state (every run's weights, optimizer and filter state, generator,
+batch order, metrics, and the final state of runs already stopped) in STATE_DIR/checkpoints, every
+checkpoint_every steps and on SIGTERM/SIGINT; a rerun of the same bundle resumes from the newest.
+The device follows train.device (auto: CUDA when present); no host sync per step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from repro import io
+from repro.autocast import autocast
+from repro.config import ConfigError, OptimizerConfig, RunConfig
+from repro.data import build_dataset
+from repro.losses import LOSSES
+from repro.models import build_model
+from repro.models.stacked import STACKABLE, stacked_forward
+from repro.optim import build_filter
+from repro.provenance import environment
+from repro.schedule import evaluation_steps
+from repro.surgery import load_initial_state
+from repro.train import (
+    Interrupted,
+    Logger,
+    State,
+    evaluate,
+    next_batch,
+    peak_memory_mb,
+    resolve_device,
+)
+
+PER_RUN_OPTIMIZER = ("lr", "weight_decay", "gradient_noise", "weight_noise")
+PER_RUN_TRAIN = ("init_from", "save_weights_at")
+KEEP_CHECKPOINTS = 2
+
+
+def check_bundle(configs: list[RunConfig]) -> None:
+    """ConfigError (one line, naming the key) unless these runs can be trained as one bundle."""
+    if not configs:
+        raise ConfigError("bundle: no runs")
+    first = configs[0]
+    if first.model["name"] not in STACKABLE:
+        raise ConfigError(
+            f"model.name: {first.model['name']!r} cannot be trained in a bundle; expected one "
+            f"of {list(STACKABLE)} (train it alone with `python -m repro train`)"
+        )
+    if first.train.freeze or first.train.mask:
+        key = "freeze" if first.train.freeze else "mask"
+        raise ConfigError(f"train.{key}: not supported in a bundle; train the run alone")
+    keys = [f"{c.paper}/{c.experiment}/{c.run_id}" for c in configs]
+    if len(set(keys)) != len(keys):
+        raise ConfigError(f"bundle: a run appears twice ({sorted(keys)})")
+    for config in configs[1:]:
+        where = f"bundle: {config.run_id} and {first.run_id} differ in"
+        if config.model != first.model:
+            raise ConfigError(f"{where} model; a bundle's runs share the architecture")
+        if config.filter != first.filter:
+            raise ConfigError(f"{where} filter; a bundle's runs share the filter settings")
+        for section, per_run in (("optimizer", PER_RUN_OPTIMIZER), ("train", PER_RUN_TRAIN)):
+            mine, theirs = getattr(config, section), getattr(first, section)
+            for field in dataclasses.fields(mine):
+                name = field.name
+                if name not in per_run and getattr(mine, name) != getattr(theirs, name):
+                    raise ConfigError(
+                        f"{where} {section}.{name}; only {list(per_run)} and the seed and data "
+                        "may differ within a bundle"
+                    )
+
+
+class StackedOptimizer:
+    """Adam, AdamW and SGD over stacked parameters, with a learning rate and weight decay per
+    run (tensors of shape (N,)) and the linear warm-up of repro.optim.build_scheduler. The
+    update is torch.optim's (Adam: coupled L2; AdamW: decoupled; SGD: momentum, Nesterov),
+    evaluated elementwise, so run i is updated as torch's optimizer would update it alone."""
+
+    def __init__(self, parameters: list[torch.Tensor], configs: list[OptimizerConfig]):
+        first = configs[0]
+        self.parameters = parameters
+        self.name, self.betas, self.eps = first.name, first.betas, first.eps
+        self.momentum, self.nesterov = first.momentum, first.nesterov
+        self.warmup = max(first.warmup_steps, 1)
+        device = parameters[0].device
+        # float64, as torch computes lr * factor and lr / bias correction in Python floats
+        self.lr = torch.tensor([c.lr for c in configs], dtype=torch.float64, device=device)
+        self.weight_decay = torch.tensor(
+            [c.weight_decay for c in configs], dtype=torch.float64, device=device
+        )
+        self.decay = any(c.weight_decay for c in configs)
+        self.steps = 0
+        self.state: list[dict[str, torch.Tensor]] = [{} for _ in parameters]
+
+    @staticmethod
+    def per_run(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """(N,) float64 -> (N, 1, ...) in the parameter's dtype, broadcasting over one run."""
+        return values.to(like.dtype).view(-1, *[1] * (like.dim() - 1))
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.steps += 1
+        lr = self.lr * min(1.0, self.steps / self.warmup)  # update k (1-based) uses k / warmup
+        for parameter, state in zip(self.parameters, self.state, strict=True):
+            gradient = parameter.grad
+            if gradient is None:
+                continue
+            if self.name == "adamw":
+                parameter.mul_(self.per_run(1 - lr * self.weight_decay, parameter))
+            elif self.decay:  # adam and sgd: coupled L2
+                gradient = gradient + self.per_run(self.weight_decay, parameter) * parameter
+            if self.name == "sgd":
+                self.sgd(parameter, gradient, state, lr)
+            else:
+                self.adam(parameter, gradient, state, lr)
+
+    def adam(self, parameter, gradient, state, lr) -> None:
+        beta1, beta2 = self.betas
+        if not state:
+            state["exp_avg"] = torch.zeros_like(parameter)
+            state["exp_avg_sq"] = torch.zeros_like(parameter)
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        exp_avg.lerp_(gradient, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(gradient, gradient, value=1 - beta2)
+        step_size = self.per_run(lr / (1 - beta1**self.steps), parameter)
+        denom = (exp_avg_sq.sqrt() / math.sqrt(1 - beta2**self.steps)).add_(self.eps)
+        parameter.sub_(exp_avg.div(denom).mul_(step_size))
+
+    def sgd(self, parameter, gradient, state, lr) -> None:
+        if self.momentum:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = gradient.detach().clone()
+            else:
+                state["momentum_buffer"].mul_(self.momentum).add_(gradient)
+            buffer = state["momentum_buffer"]
+            gradient = gradient.add(buffer, alpha=self.momentum) if self.nesterov else buffer
+        parameter.sub_(gradient * self.per_run(lr, parameter))
+
+    def zero_grad(self) -> None:
+        for parameter in self.parameters:
+            parameter.grad = None
+
+    def state_dict(self) -> dict:
+        return {"steps": self.steps, "state": self.state}
+
+    def load_state_dict(self, saved: dict) -> None:
+        self.steps = saved["steps"]
+        device = self.parameters[0].device
+        self.state = [{k: v.to(device) for k, v in s.items()} for s in saved["state"]]
+
+
+class RunLogger(Logger):
+    """The run's log.txt, as a solo run writes it; on stderr each line names its run."""
+
+    def __init__(self, path: Path, run_id: str):
+        super().__init__(path, progress=True)  # progress=True: Logger writes the file only
+        self.run_id = run_id
+
+    def __call__(self, message: str) -> None:
+        super().__call__(message)
+        print(f"[{self.run_id}] {message}", file=sys.stderr, flush=True)
+
+
+@dataclasses.dataclass
+class Member:
+    """One run of the bundle: its config, files, data, module (for evaluation and saving),
+    generator and loop state."""
+
+    config: RunConfig
+    outdir: Path
+    dataset: object
+    module: torch.nn.Module
+    generator: torch.Generator
+    log: RunLogger
+    state: State = dataclasses.field(default_factory=State)
+    status: str = "completed"
+    active: bool = True
+    final: dict | None = None  # model state at the step the run stopped (early stop, divergence)
+
+
+def train_bundle(
+    configs: list[RunConfig],
+    outdirs: list[str | Path],
+    state_dir: str | Path,
+    threads: int = 1,
+) -> list[str]:
+    """Train every run of the bundle into its outdir; returns their statuses. Raises
+    Interrupted after writing a checkpoint of the whole bundle on SIGTERM/SIGINT."""
+    check_bundle(configs)
+    if len(outdirs) != len(configs):
+        raise ConfigError(f"bundle: {len(configs)} runs but {len(outdirs)} output folders")
+    started = time.time()
+    torch.set_num_threads(threads)
+    first = configs[0]
+    cfg = first.train
+    device = resolve_device(cfg.device)
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True)
+
+    members: list[Member] = []
+    for config, outdir in zip(configs, outdirs, strict=True):
+        outdir = Path(outdir)
+        outdir.mkdir(parents=True, exist_ok=True)
+        io.write_text(outdir / "config.json", config.to_json() + "\n")
+        torch.manual_seed(config.seed)  # as repro.train: initial weights from the run's seed
+        dataset = build_dataset(config.data, config.seed)
+        module = build_model(config.model, dataset)
+        if config.train.init_from:
+            load_initial_state(module, config.train.init_from, config.train.init_parameters)
+        module = module.to(device)
+        for split in (dataset.train, dataset.val):
+            split.inputs, split.labels = split.inputs.to(device), split.labels.to(device)
+        generator = torch.Generator().manual_seed(config.seed)
+        log = RunLogger(outdir / "log.txt", config.run_id)
+        members.append(Member(config, outdir, dataset, module, generator, log))
+    check_shapes(members)
+
+    names = [name for name, _ in members[0].module.named_parameters()]
+    parameters = {
+        name: torch.stack([dict(m.module.named_parameters())[name].detach() for m in members])
+        .clone()
+        .requires_grad_()
+        for name in names
+    }
+    stacked = list(parameters.values())
+    forward = stacked_forward(first.model["name"], members[0].module)
+    optimizer = StackedOptimizer(stacked, [m.config.optimizer for m in members])
+    gradient_filter = build_filter(first.filter)
+    train_inputs = torch.stack([m.dataset.train.inputs for m in members])
+    train_labels = torch.stack([m.dataset.train.labels for m in members])
+    n_runs, n_train = len(members), train_labels.shape[1]
+    run_index = torch.arange(n_runs, device=device)[:, None]
+    loss_fn = LOSSES[cfg.loss]
+
+    state_dir = Path(state_dir)
+    step, elapsed_before = 0, 0.0
+    saved = latest_checkpoint(state_dir)
+    if saved is not None and saved["configs"] != [c.to_dict() for c in configs]:
+        for member in members:
+            member.log(f"ignoring bundle checkpoint {saved['path'].name}: other runs or configs")
+        saved = None
+    if saved is not None:
+        step, elapsed_before = saved["step"], saved["elapsed"]
+        with torch.no_grad():
+            for name, tensor in parameters.items():
+                tensor.copy_(saved["parameters"][name])
+        optimizer.load_state_dict(saved["optimizer"])
+        gradient_filter.load_state_dict(saved["filter"])
+        torch.set_rng_state(saved["torch_rng"])
+        for member, run in zip(members, saved["runs"], strict=True):
+            member.generator.set_state(run["generator"])
+            member.state = State(
+                step=step,
+                epoch_order=run["epoch_order"],
+                position=run["position"],
+                rows=run["rows"],
+                elapsed=saved["elapsed"],
+                resumed_from=run["resumed_from"] + [step],
+                stopped_early=run["stopped_early"],
+            )
+            member.status, member.active, member.final = run["status"], run["active"], run["final"]
+            member.log(f"resumed from bundle checkpoint step {step}")
+    else:
+        for member in members:
+            n_parameters = sum(p.numel() for p in member.module.parameters())
+            member.log(
+                f"start {member.config.paper}/{member.config.experiment}/{member.config.run_id}: "
+                f"{n_parameters:,} parameters, {len(member.dataset.train)} train / "
+                f"{len(member.dataset.val)} val examples, device {device}, {threads} thread(s), "
+                f"in a bundle of {n_runs} runs"
+            )
+
+    save_weights_at = set(cfg.save_weights_at)
+    schedule = set(evaluation_steps(cfg.steps, cfg.eval_every, cfg.eval_log_points))
+    gradient_noise = [m.config.optimizer.gradient_noise for m in members]
+    weight_noise = [m.config.optimizer.weight_noise for m in members]
+    requested: list[int] = []
+
+    def on_signal(signum, frame):
+        requested.append(signum)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    session_start = time.perf_counter()
+
+    def elapsed() -> float:
+        return elapsed_before + time.perf_counter() - session_start
+
+    def load_member(index: int) -> torch.nn.Module:
+        """The run's module holding its current slice of the stacked weights."""
+        module = members[index].module
+        with torch.no_grad():
+            for name, parameter in module.named_parameters():
+                parameter.copy_(parameters[name][index])
+        return module
+
+    def snapshot(index: int) -> dict:
+        return {k: v.detach().clone() for k, v in load_member(index).state_dict().items()}
+
+    def record(at: int) -> None:
+        """Evaluate every active run at step `at`; stop those that diverged or hit the target."""
+        for index, member in enumerate(members):
+            if not member.active:
+                continue
+            rows = evaluate(load_member(index), member.dataset, at, cfg.measures, cfg.loss)
+            member.state.rows.extend(rows)
+            train_row, val_row = rows
+            member.log(
+                f"step {at}/{cfg.steps} train_loss {train_row['loss']:.4g} train_acc "
+                f"{train_row['accuracy']:.4f} val_loss {val_row['loss']:.4g} val_acc "
+                f"{val_row['accuracy']:.4f} ({at / max(elapsed(), 1e-9):.1f} steps/s)"
+            )
+            if not math.isfinite(train_row["loss"]):
+                member.status = "diverged"
+                member.log(f"diverged at step {at}: training loss is {train_row['loss']}")
+            elif (
+                cfg.stop_at_val_accuracy is not None
+                and val_row["accuracy"] >= cfg.stop_at_val_accuracy
+                and at > 0
+            ):
+                member.state.stopped_early = True
+                member.log(
+                    f"validation accuracy {val_row['accuracy']:.4f} >= "
+                    f"{cfg.stop_at_val_accuracy}: stopping early"
+                )
+            else:
+                continue
+            member.active, member.final = False, snapshot(index)
+            member.state.step = at
+
+    def checkpoint() -> None:
+        runs = [
+            {
+                "generator": m.generator.get_state(),
+                "epoch_order": m.state.epoch_order,
+                "position": m.state.position,
+                "rows": m.state.rows,
+                "resumed_from": m.state.resumed_from,
+                "stopped_early": m.state.stopped_early,
+                "status": m.status,
+                "active": m.active,
+                "final": m.final,
+            }
+            for m in members
+        ]
+        path = state_dir / "checkpoints" / f"step_{step:09d}.pt"
+        io.write_torch(
+            path,
+            {
+                "configs": [c.to_dict() for c in configs],
+                "step": step,
+                "elapsed": elapsed(),
+                "parameters": parameters,
+                "optimizer": optimizer.state_dict(),
+                "filter": gradient_filter.state_dict(),
+                "torch_rng": torch.get_rng_state(),
+                "runs": runs,
+            },
+        )
+        for old in sorted((state_dir / "checkpoints").glob("step_*.pt"))[:-KEEP_CHECKPOINTS]:
+            old.unlink(missing_ok=True)
+
+    try:
+        if step == 0 and not members[0].state.rows:
+            for index, member in enumerate(members):
+                if 0 in save_weights_at:
+                    save_weights(member.outdir, 0, snapshot(index))
+            record(0)
+        while any(m.active for m in members) and step < cfg.steps:
+            if requested:
+                checkpoint()
+                for member in members:
+                    member.log(f"signal {requested[0]}: bundle checkpoint written at step {step}")
+                raise Interrupted(requested[0], step)
+            batches = [next_batch(m.state, n_train, cfg.batch_size, m.generator) for m in members]
+            if batches[0] is None:
+                inputs, labels = train_inputs, train_labels
+            else:
+                indices = torch.stack(batches).to(device)  # (N, batch)
+                inputs, labels = train_inputs[run_index, indices], train_labels[run_index, indices]
+            with autocast(device, cfg.autocast):
+                outputs = forward(parameters, inputs)  # (N, batch, classes)
+            losses = loss_fn(outputs.flatten(0, 1), labels.flatten(0, 1)).view(n_runs, -1)
+            optimizer.zero_grad()
+            losses.mean(dim=1).sum().backward()  # run i's gradient is that of its own mean
+            gradient_filter.apply(stacked)
+            add_noise(stacked, gradient_noise, members, gradients=True)
+            optimizer.step()
+            add_noise(stacked, weight_noise, members, gradients=False)
+            step += 1
+            for member in members:
+                if member.active:
+                    member.state.step = step
+            if step in save_weights_at:
+                for index, member in enumerate(members):
+                    if member.active:
+                        save_weights(member.outdir, step, snapshot(index))
+            if step in schedule:
+                record(step)
+            if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
+                checkpoint()
+        last = [m for m in members if m.active and m.state.rows[-1]["step"] != step]
+        if last:
+            record(step)  # the last step is always evaluated
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    wall = elapsed()
+    statuses = []
+    members_ids = [m.config.run_id for m in members]
+    for index, member in enumerate(members):
+        weights = member.final if member.final is not None else snapshot(index)
+        write_outputs(member, weights, wall, device, threads, started, members_ids)
+        statuses.append(member.status)
+    return statuses
+
+
+def check_shapes(members: list[Member]) -> None:
+    """Data and parameter shapes must agree across the bundle (they follow from the data)."""
+    first = members[0]
+    reference = {n: p.shape for n, p in first.module.named_parameters()}
+    for member in members[1:]:
+        where = f"bundle: {member.config.run_id} and {first.config.run_id}"
+        for split in ("train", "val"):
+            mine, theirs = getattr(member.dataset, split), getattr(first.dataset, split)
+            if mine.inputs.shape != theirs.inputs.shape or mine.labels.shape != theirs.labels.shape:
+                raise ConfigError(f"{where} have {split} splits of different sizes (data)")
+        if {n: p.shape for n, p in member.module.named_parameters()} != reference:
+            raise ConfigError(f"{where} build models of different shapes (data)")
+    if any(True for _ in first.module.buffers()):
+        raise ConfigError(f"model.name: {first.config.model['name']!r} has buffers; not stackable")
+
+
+@torch.no_grad()
+def add_noise(stacked, stds: list[float], members: list[Member], gradients: bool) -> None:
+    """Gradient or weight noise per run, drawn from the run's generator on the CPU in the
+    order repro.optim.noise draws it for a solo run."""
+    for index, std in enumerate(stds):
+        if not std:
+            continue
+        for parameter in stacked:
+            target = parameter.grad if gradients else parameter
+            if target is None:
+                continue
+            noise = torch.randn(target.shape[1:], generator=members[index].generator)
+            target[index].add_(noise.to(target.device), alpha=std)
+
+
+def save_weights(outdir: Path, step: int, weights: dict) -> None:
+    io.write_torch(outdir / "weights" / f"step_{step:09d}.pt", weights)
+
+
+def latest_checkpoint(state_dir: Path) -> dict | None:
+    paths = sorted((state_dir / "checkpoints").glob("step_*.pt"))
+    if not paths:
+        return None
+    saved = torch.load(paths[-1], map_location="cpu", weights_only=False)
+    saved["path"] = paths[-1]
+    return saved
+
+
+def write_outputs(member, weights, wall, device, threads, started, member_ids) -> None:
+    """The files of a solo run (repro.train), plus the bundle's members in provenance.json."""
+    config, state, outdir = member.config, member.state, member.outdir
+    io.write_parquet(outdir / "metrics.parquet", pd.DataFrame(state.rows))
+    io.write_torch(
+        outdir / "final.pt", {"model": weights, "step": state.step, "config": config.to_dict()}
+    )
+    io.write_json(
+        outdir / "provenance.json",
+        {
+            "run": f"{config.paper}/{config.experiment}/{config.run_id}",
+            "config": config.to_dict(),
+            "seed": config.seed,
+            "status": member.status,
+            "steps_done": state.step,
+            "stopped_early": state.stopped_early,
+            "resumed_from_steps": state.resumed_from,
+            "wall_time_s": round(wall, 3),  # of the whole bundle
+            "steps_per_s": round(state.step / wall, 3) if wall > 0 else None,
+            "device": str(device),
+            "threads": threads,
+            "peak_memory_mb": peak_memory_mb(device),
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "process_started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+            "bundle": member_ids,  # trained in one process with these runs (repro.batched)
+            **environment(),
+        },
+    )
+    member.log(f"{member.status}: {state.step} steps in {wall:.1f} s")
+    member.log.close()
