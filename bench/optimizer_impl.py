@@ -36,7 +36,13 @@ MODELS = {
         {"name": "lstm", "hidden": 20, "d_embed": 128},
     ),
     "quadratic": (
-        {"name": "modular", "p": 31, "operation": "add", "encoding": "onehot"},
+        {
+            "name": "modular",
+            "p": 31,
+            "operation": "add",
+            "train_fraction": 0.5,
+            "encoding": "onehot",
+        },
         {"name": "quadratic", "hidden": 124},
     ),
 }

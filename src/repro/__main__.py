@@ -1,5 +1,5 @@
-"""Command line: python -m repro COMMAND --help, COMMAND one of plan, train, aggregate, figure,
-claims, report, fetch, metrics, curves, share."""
+"""Command line: python -m repro COMMAND --help, COMMAND one of plan, train, train-bundle,
+aggregate, figure, claims, report, fetch, metrics, curves, share."""
 
 from __future__ import annotations
 
@@ -39,6 +39,39 @@ def cmd_train(args) -> int:
         print(f"repro train: {interrupted}", file=sys.stderr)
         return interrupted.exit_code
     print(f"{config.run_id}: {status}")
+    return 0
+
+
+def cmd_train_bundle(args) -> int:
+    from repro.batched import train_bundle
+    from repro.bundles import Bundle
+    from repro.plan import PlannedRun, find_run
+    from repro.train import Interrupted
+
+    overrides = {"train": {"device": args.device}} if args.device else None
+    runs = []
+    for name in args.runs:
+        parts = name.split("/")
+        if len(parts) != 3:
+            raise ConfigError(f"train-bundle: {name!r}; expected PAPER/EXPERIMENT/RUN_ID")
+        config = find_run(parts[0], args.scale, parts[1], parts[2], overrides)
+        runs.append(PlannedRun(args.scale, config))
+    papers = {(run.config.paper, run.config.experiment) for run in runs}
+    if len(papers) != 1:
+        raise ConfigError("train-bundle: the runs of a bundle belong to one paper and experiment")
+    paper, experiment = papers.pop()
+    bundle = Bundle(args.scale, paper, experiment, tuple(runs))
+    configs = [run.config for run in runs]
+    outdirs = [run.outdir for run in runs]
+    try:
+        statuses = train_bundle(
+            configs, outdirs, args.state_dir or bundle.state_dir, threads=args.threads
+        )
+    except Interrupted as interrupted:
+        print(f"repro train-bundle: {interrupted}", file=sys.stderr)
+        return interrupted.exit_code
+    for config, status in zip(configs, statuses, strict=True):
+        print(f"{config.run_id}: {status}")
     return 0
 
 
@@ -113,6 +146,20 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=["cpu", "cuda", "auto"], help="override the device")
     train.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     train.set_defaults(func=cmd_train)
+
+    bundle = commands.add_parser(
+        "train-bundle",
+        help="train planned runs that share shapes in one process, each into its own folder",
+    )
+    bundle.add_argument("runs", nargs="+", help="PAPER/EXPERIMENT/RUN_ID of each run")
+    bundle.add_argument("--scale", default="laptop", choices=scales)
+    bundle.add_argument("--device", choices=["cpu", "cuda", "auto"], help="override the device")
+    bundle.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    bundle.add_argument(
+        "--state-dir",
+        help="stacked checkpoints (default results/SCALE/PAPER/EXPERIMENT/bundles/bundle_RUN1)",
+    )
+    bundle.set_defaults(func=cmd_train_bundle)
 
     aggregate = commands.add_parser("aggregate", help="gather runs into curves/summary.parquet")
     aggregate.add_argument("out_dir")
