@@ -167,3 +167,33 @@ def test_what_a_bundle_refuses(tiny_run, tmp_path, change, message):
     with pytest.raises(ConfigError, match=message):
         train_bundle(configs, [tmp_path / c.run_id for c in configs], tmp_path / "state")
     assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "model"),
+    [
+        ("tokens", {"name": "lstm", "hidden": 6, "d_embed": 5, "n_layers": 2}),
+        ("onehot", {"name": "lstm", "hidden": 6, "d_embed": 5}),
+        ("tokens", {"name": "mlp", "hidden": 7, "d_embed": 3}),
+        ("onehot", {"name": "mlp", "hidden": 7}),
+        ("tokens", {"name": "quadratic", "hidden": 9}),
+        ("onehot", {"name": "quadratic", "hidden": 9}),
+    ],
+)
+def test_stacked_forward_is_each_module_forward(encoding, model):
+    from repro.data import build_dataset
+    from repro.models import build_model
+    from repro.models.stacked import stacked_forward
+
+    data = {"name": "modular", "p": 7, "operation": "add", "train_fraction": 0.5}
+    dataset = build_dataset({**data, "encoding": encoding}, seed=0)
+    modules = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        modules.append(build_model(model, dataset))
+    names = [name for name, _ in modules[0].named_parameters()]
+    params = {n: torch.stack([dict(m.named_parameters())[n] for m in modules]) for n in names}
+    inputs = dataset.train.inputs[:10]
+    outputs = stacked_forward(model["name"], modules[0])(params, torch.stack([inputs] * 3))
+    for index, module in enumerate(modules):
+        torch.testing.assert_close(outputs[index], module(inputs), rtol=1e-5, atol=1e-6)

@@ -7,7 +7,11 @@ Inputs carry the same axis: (N, batch, ...), and the output is (N, batch, n_clas
 - mlp, quadratic: torch.func (vmap over functional_call of the module itself).
 - lstm: the recurrence written out with batched matmuls over the model axis, because torch has
   no vmap rule for aten::lstm. Same equations as torch.nn.LSTM (gates i, f, g, o;
-  c' = f c + i g, h' = o tanh c'), so it matches the module to float32 rounding.
+  c' = f c + i g, h' = o tanh c'), so it matches the module to float32 rounding. For token
+  inputs the first layer's input projection is applied to the embedding table (vocab rows)
+  rather than to every position (batch x seq rows): the same numbers, with 20x fewer FLOPs
+  for LSTM(20) on p=97 at batch 512. Part of the batched LSTM's speed-up comes from this, not
+  from batching (bench/README.md).
 The transformer is left out: one already fills the CPU (shared/perf-notes.md, section 7).
 """
 
@@ -49,23 +53,29 @@ def lstm_forward(params: dict[str, torch.Tensor], inputs: torch.Tensor, n_layers
     """repro.models.lstm.LSTMClassifier for N models: logits (N, batch, n_classes)."""
     n_models, batch = inputs.shape[:2]
     table = params["embed.weight.weight"]  # Embedding (N, vocab, d) or one-hot Linear (N, d, V)
+    x = None
     if inputs.is_floating_point():
         vocab = table.shape[-1]
         x = torch.bmm(inputs.reshape(n_models, -1, vocab), table.transpose(1, 2))
         x = x.view(n_models, batch, -1, table.shape[1])
-    else:
-        x = embed_tokens(table, inputs)  # (N, batch, seq, d)
     for layer in range(n_layers):
         w_ih, w_hh = params[f"lstm.weight_ih_l{layer}"], params[f"lstm.weight_hh_l{layer}"]
         bias = params[f"lstm.bias_ih_l{layer}"] + params[f"lstm.bias_hh_l{layer}"]
         hidden = w_hh.shape[-1]
-        seq = x.shape[2]
-        # input projections of every position at once; only h @ W_hh is sequential
-        projected = torch.baddbmm(
-            bias[:, None, :], x.reshape(n_models, batch * seq, -1), w_ih.transpose(1, 2)
-        ).view(n_models, batch, seq, 4 * hidden)
-        h = x.new_zeros(n_models, batch, hidden)
-        c = x.new_zeros(n_models, batch, hidden)
+        if x is None and layer == 0:
+            # tokens into the first layer: W_ih E[token] + b is a row of the projected table
+            # E W_ih^T + b, so project the vocabulary once (99 rows for p=97) instead of
+            # every position of the batch (2048 at batch 512), then look the rows up
+            projected_table = torch.baddbmm(bias[:, None, :], table, w_ih.transpose(1, 2))
+            projected = embed_tokens(projected_table, inputs)  # (N, batch, seq, 4 hidden)
+        else:
+            # input projections of every position at once; only h @ W_hh is sequential
+            seq = x.shape[2]
+            projected = torch.baddbmm(
+                bias[:, None, :], x.reshape(n_models, batch * seq, -1), w_ih.transpose(1, 2)
+            ).view(n_models, batch, seq, 4 * hidden)
+        h = projected.new_zeros(n_models, batch, hidden)
+        c = projected.new_zeros(n_models, batch, hidden)
         w_hh_t = w_hh.transpose(1, 2)
         outputs = []
         for projection in projected.unbind(2):  # unbind: one backward node, not one per step
