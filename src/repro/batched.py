@@ -43,6 +43,7 @@ from repro import io
 from repro.autocast import autocast
 from repro.config import ConfigError, OptimizerConfig, RunConfig
 from repro.data import build_dataset
+from repro.device_order import DeviceOrder
 from repro.losses import LOSSES
 from repro.models import build_model
 from repro.models.stacked import STACKABLE, stacked_forward
@@ -259,6 +260,7 @@ def train_bundle(
     n_runs, n_train = len(members), train_labels.shape[1]
     run_index = torch.arange(n_runs, device=device)[:, None]
     loss_fn = LOSSES[cfg.loss]
+    orders = [DeviceOrder(device) for _ in members]  # each run's epoch order on the device
 
     state_dir = Path(state_dir)
     step, elapsed_before = 0, 0.0
@@ -403,7 +405,11 @@ def train_bundle(
             if batches[0] is None:
                 inputs, labels = train_inputs, train_labels
             else:
-                indices = torch.stack(batches).to(device)  # (N, batch)
+                batches = [
+                    order.batch(member.state, indices)
+                    for order, member, indices in zip(orders, members, batches, strict=True)
+                ]
+                indices = torch.stack(batches)  # (N, batch), on the device
                 inputs, labels = train_inputs[run_index, indices], train_labels[run_index, indices]
             with autocast(device, cfg.autocast):
                 outputs = forward(parameters, inputs)  # (N, batch, classes)

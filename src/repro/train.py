@@ -30,6 +30,7 @@ from repro import io
 from repro.autocast import autocast
 from repro.config import RunConfig
 from repro.data import build_dataset
+from repro.device_order import DeviceOrder
 from repro.losses import LOSSES, correct
 from repro.measures import MEASURES
 from repro.models import build_model
@@ -237,6 +238,7 @@ def train(
     gradient_filter = build_filter(config.filter)
     generator = torch.Generator().manual_seed(config.seed)  # batches and noise (on the CPU)
 
+    device_order = DeviceOrder(device)
     state = State()
     checkpoints = checkpoint_paths(outdir)
     if checkpoints:
@@ -319,7 +321,7 @@ def train(
             if indices is None:
                 inputs, labels = dataset.train.inputs, dataset.train.labels
             else:
-                indices = indices.to(device)
+                indices = device_order.batch(state, indices)  # no host sync per step on CUDA
                 inputs, labels = dataset.train.inputs[indices], dataset.train.labels[indices]
             with autocast(device, cfg.autocast):
                 loss = loss_fn(model(inputs), labels).mean()

@@ -13,13 +13,13 @@ def add_gradient_noise(parameters, std: float, generator: torch.Generator) -> No
     """g <- g + N(0, std^2), independently per entry."""
     for parameter in parameters:
         if parameter.grad is not None:
-            noise = torch.randn(parameter.shape, generator=generator, device=parameter.device)
-            parameter.grad.add_(noise, alpha=std)
+            noise = torch.randn(parameter.shape, generator=generator)  # the CPU generator
+            parameter.grad.add_(noise.to(parameter.device), alpha=std)
 
 
 @torch.no_grad()
 def add_weight_noise(parameters, std: float, generator: torch.Generator) -> None:
     """w <- w + N(0, std^2) after each optimizer step (a random walk the optimizer must undo)."""
     for parameter in parameters:
-        noise = torch.randn(parameter.shape, generator=generator, device=parameter.device)
-        parameter.add_(noise, alpha=std)
+        noise = torch.randn(parameter.shape, generator=generator)  # the CPU generator
+        parameter.add_(noise.to(parameter.device), alpha=std)

@@ -1,0 +1,265 @@
+"""Training throughput of the pipeline, in one run on one machine (a benchmark, not a test).
+
+    PYTHONPATH=src .venv/bin/python bench/throughput.py            # about 10 minutes here
+    PYTHONPATH=src .venv/bin/python bench/throughput.py --quick    # about 2 minutes
+
+1. matmul: fp32 torch.matmul of two n x n matrices (n 2048, --quick 1024) on this process's
+   threads, in GFLOP/s: the machine's reference rate, measured in this run.
+2. loop: the grokking transformer (Exploring Grokking's base: 2 layers, d_model 128, 4 heads,
+   MLP 512; a+b mod 97, 50%; batch 512; AdamW) trained by a loop written the way the papers'
+   scripts are written (bench/train_loop.py's reference: every position through every block, a
+   DataLoader, .item() every step, an evaluation every epoch) against ours (repro.train.train),
+   steps per second, same threads; and our achieved GFLOP/s = the matmul FLOPs of one of our
+   training steps (counted by torch.utils.flop_counter) x our steps/s, against the matmul rate.
+   Both rates include set-up, evaluations and (ours) the output files, as train_loop.py does.
+3. batched: for the MNIST MLP (784-200-200-10, batch 200, 1000 synthetic examples), LSTM(20)
+   (Exploring Grokking's: d_embed 128, a+b mod 97 tokens, batch 512) and the quadratic network
+   (p 31, width 124, token inputs, full batch): 16 runs (seeds 0-15, AdamW) trained in one
+   process by repro.batched.train_bundle (on --bundle-threads threads, default 2) against 16
+   separate `python -m repro train` processes of 1 thread, two at a time (both cores busy).
+   Model-steps/s = 16 x steps / seconds. Two ratios are printed: "in loop" (each process's own
+   training time from provenance.json, so process start-up and set-up are excluded: the
+   conservative one, used in the summary) and "end to end" (wall time of everything, start-up
+   of 16 Python processes included).
+
+Last line: `summary: loop X, batched-mlp X, batched-lstm X, batched-quadratic X` (ratios, > 1:
+ours / batched is faster). On a shared machine other processes' load changes every number;
+run it on an idle machine before trusting a ratio (see bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import yaml
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import train_loop  # noqa: E402  (bench/train_loop.py: the papers'-style reference loop)
+
+from repro.batched import train_bundle  # noqa: E402
+from repro.config import ROOT, RunConfig, run_config_from_dict  # noqa: E402
+from repro.data import build_dataset  # noqa: E402
+from repro.models import build_model  # noqa: E402
+
+SMALL_MODELS = {  # name: (data, model, batch size)
+    "mlp": (
+        {"name": "mnist", "source": "synthetic", "n_train": 1000, "n_val": 1000},
+        {"name": "mlp", "hidden": 200, "n_layers": 2},
+        200,
+    ),
+    "lstm": (
+        {"name": "modular", "p": 97, "operation": "add", "train_fraction": 0.5},
+        {"name": "lstm", "hidden": 20, "d_embed": 128},
+        512,
+    ),
+    "quadratic": (
+        {"name": "modular", "p": 31, "operation": "add", "train_fraction": 0.5},
+        {"name": "quadratic", "hidden": 124},
+        None,
+    ),
+}
+N_RUNS = 16
+
+
+def matmul_gflops(size: int, repeats: int = 7) -> float:
+    """Median fp32 GFLOP/s of size x size @ size x size on the current threads."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    c = torch.empty(size, size)
+    torch.matmul(a, b, out=c)
+    calls = max(1, int(2e9 / (2 * size**3)))  # about 2 GFLOP per timing
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            torch.matmul(a, b, out=c)
+        rates.append(2 * size**3 * calls / (time.perf_counter() - start) / 1e9)
+    return statistics.median(rates)
+
+
+def step_flops(config: RunConfig) -> int:
+    """Matmul FLOPs of one of our training steps (forward and backward) of this config."""
+    torch.manual_seed(config.seed)
+    dataset = build_dataset(config.data, config.seed)
+    model = build_model(config.model, dataset)
+    batch = config.train.batch_size or len(dataset.train)
+    inputs, labels = dataset.train.inputs[:batch], dataset.train.labels[:batch]
+    counter = FlopCounterMode(display=False)
+    with counter:
+        F.cross_entropy(model(inputs), labels).backward()
+    return counter.get_total_flops()
+
+
+def ours_in_process(config: RunConfig, threads: int) -> float:
+    """Steps/s of one repro.train.train call, end to end (as train_loop.run_ours)."""
+    return config.train.steps / train_loop.run_ours(config, threads, verbose=False)
+
+
+def loop_section(args) -> tuple[float, float, float]:
+    """(ours / reference steps/s, our GFLOP/s, matmul GFLOP/s)."""
+    threads = torch.get_num_threads()
+    matmul = matmul_gflops(args.matmul_size)
+    print(f"matmul: fp32 {args.matmul_size}^2 on {threads} threads: {matmul:.1f} GFLOP/s")
+    paper = yaml.safe_load(train_loop.BASE.read_text())
+    every = train_loop.laptop_eval_every(paper)
+    config = train_loop.ours_config(paper["base"], args.loop_steps, every, 0)
+    warmup = train_loop.ours_config(paper["base"], args.loop_warmup, every, 0)
+    train_loop.run_reference(warmup, args.loop_warmup)
+    ours_in_process(warmup, threads)
+    reference, ours = [], []
+    for _ in range(args.repeats):
+        seconds, _ = train_loop.run_reference(config, args.loop_steps)
+        reference.append(args.loop_steps / seconds)
+        ours.append(ours_in_process(config, threads))
+    reference_rate, our_rate = statistics.median(reference), statistics.median(ours)
+    flops = step_flops(config)
+    achieved = flops * our_rate / 1e9
+    print(
+        f"loop: transformer, batch {config.train.batch_size}, {args.loop_steps} steps, "
+        f"{threads} threads: papers'-style {reference_rate:.2f} steps/s "
+        f"({train_loop.listing(reference)}), ours {our_rate:.2f} steps/s "
+        f"({train_loop.listing(ours)}): {our_rate / reference_rate:.2f}x"
+    )
+    print(
+        f"loop: our step is {flops / 1e9:.3f} GFLOP of matmuls; {achieved:.1f} GFLOP/s = "
+        f"{100 * achieved / matmul:.0f}% of the matmul rate"
+    )
+    return our_rate / reference_rate, achieved, matmul
+
+
+def small_configs(name: str, steps: int) -> list[RunConfig]:
+    data, model, batch = SMALL_MODELS[name]
+    return [
+        run_config_from_dict(
+            {
+                "paper": "bench",
+                "experiment": f"throughput_{name}",
+                "run_id": f"seed={seed}",
+                "seed": seed,
+                "data": data,
+                "model": model,
+                "optimizer": {"name": "adamw", "lr": 1e-3, "weight_decay": 1.0},
+                "train": {"steps": steps, "batch_size": batch, "eval_every": steps},
+            },
+            where="bench/throughput.py",
+        )
+        for seed in range(N_RUNS)
+    ]
+
+
+def in_loop_seconds(outdir: Path) -> float:
+    return json.loads((outdir / "provenance.json").read_text())["wall_time_s"]
+
+
+def batched_rates(configs: list[RunConfig], threads: int, folder: Path) -> tuple[float, float]:
+    """(in-loop, end-to-end) model-steps/s of one bundle of the configs, in this process."""
+    outdirs = [folder / "bundle" / c.run_id for c in configs]
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    start = time.perf_counter()
+    with contextlib.redirect_stderr(io.StringIO()):
+        train_bundle(configs, outdirs, folder / "bundle_state", threads=threads)
+    end_to_end = time.perf_counter() - start
+    torch.use_deterministic_algorithms(deterministic)
+    total_steps = sum(c.train.steps for c in configs)
+    return total_steps / in_loop_seconds(outdirs[0]), total_steps / end_to_end
+
+
+def separate_rates(configs: list[RunConfig], folder: Path, slots: int) -> tuple[float, float]:
+    """(in-loop, end-to-end) model-steps/s of one 1-thread process per config, `slots` at once.
+    In loop: every run's own training seconds, shared between the slots that ran side by side."""
+    environment = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    queue = []
+    for config in configs:
+        path = folder / "configs" / f"{config.run_id}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(config.to_json())
+        outdir = folder / "separate" / config.run_id
+        command = [sys.executable, "-m", "repro", "train", "--config", str(path), str(outdir)]
+        queue.append((command + ["--threads", "1"], outdir))
+    running: list[subprocess.Popen] = []
+    started: list[subprocess.Popen] = []
+    start = time.perf_counter()
+    try:
+        for command, _ in queue:
+            while len(running) >= slots:
+                running = [p for p in running if p.poll() is None]
+                time.sleep(0.01)
+            process = subprocess.Popen(
+                command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            running.append(process)
+            started.append(process)
+        for process in running:
+            process.wait()
+    finally:  # interrupted: end the processes this benchmark started
+        for process in started:
+            if process.poll() is None:
+                process.terminate()
+    end_to_end = time.perf_counter() - start
+    failed = [" ".join(p.args) for p in started if p.returncode != 0]
+    if failed:
+        raise RuntimeError(f"a separate training process failed: {failed[0]}")
+    total_steps = sum(c.train.steps for c in configs)
+    loop_seconds = sum(in_loop_seconds(outdir) for _, outdir in queue) / slots
+    return total_steps / loop_seconds, total_steps / end_to_end
+
+
+def batched_section(name: str, steps: int, args) -> float:
+    configs = small_configs(name, steps)
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        separate_loop, separate_total = separate_rates(configs, folder, slots=2)
+        batched_loop, batched_total = batched_rates(configs, args.bundle_threads, folder)
+    data, model, batch = SMALL_MODELS[name]
+    print(
+        f"batched-{name}: {model} on {data['name']}, batch {batch or 'full'}, {steps} steps x "
+        f"{N_RUNS} runs: bundle ({args.bundle_threads} threads) {batched_loop:.0f} model-steps/s "
+        f"in loop, {batched_total:.0f} end to end; 16 processes, 2 at a time "
+        f"{separate_loop:.0f} in loop, {separate_total:.0f} end to end: "
+        f"{batched_loop / separate_loop:.2f}x in loop, {batched_total / separate_total:.2f}x "
+        "end to end"
+    )
+    return batched_loop / separate_loop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer steps (about 2 minutes)")
+    parser.add_argument("--repeats", type=int, default=1, help="loop timings; medians (1)")
+    parser.add_argument("--bundle-threads", type=int, default=2, help="bundle's threads (2)")
+    args = parser.parse_args()
+    quick = args.quick
+    args.matmul_size = 1024 if quick else 2048
+    args.loop_steps, args.loop_warmup = (60, 5) if quick else (300, 20)
+    steps = (
+        {"mlp": 100, "lstm": 100, "quadratic": 200}
+        if quick
+        else {
+            "mlp": 1000,
+            "lstm": 1000,
+            "quadratic": 2000,
+        }
+    )
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
+    loop, _, _ = loop_section(args)
+    ratios = {name: batched_section(name, steps[name], args) for name in SMALL_MODELS}
+    print(
+        f"summary: loop {loop:.2f}, batched-mlp {ratios['mlp']:.2f}, "
+        f"batched-lstm {ratios['lstm']:.2f}, batched-quadratic {ratios['quadratic']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
