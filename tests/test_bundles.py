@@ -109,3 +109,13 @@ def test_smoke_run_of_an_experiment_that_opts_in(demo_repo):
     assert list((folder / "bundles/bundle_mlp_seed=0/checkpoints").glob("step_*.pt"))
     again = run(["snakemake", "-n", TARGET, "--config", "scale=smoke"], demo_repo)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_train_bundle_cli_help_and_one_line_errors(tmp_path):
+    from repro.__main__ import main
+
+    assert main(["train-bundle", "exploring_grokking/models/nothing", "--scale", "smoke"]) == 2
+    assert main(["train-bundle", "not-a-run"]) == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train-bundle", "--help"])
+    assert exit_info.value.code == 0
