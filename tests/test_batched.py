@@ -118,12 +118,21 @@ def test_early_stop_and_divergence_are_per_run(tiny_run, tmp_path):
     assert metrics[0].loc[0, "loss"] != metrics[1].loc[0, "loss"]  # own initial weights
 
 
-def test_resume_from_the_bundle_checkpoint_ends_identical(tiny_run, tmp_path):
+@pytest.mark.parametrize("early_stop", [False, True])
+def test_resume_from_the_bundle_checkpoint_ends_identical(tiny_run, tmp_path, early_stop):
+    """With early_stop, r2 stops at step 20 (as in the test above), before the checkpoint."""
     tiny_run["train"]["checkpoint_every"] = 10
-    configs = [
-        run_config(tiny_run, f"r{seed}", seed, "lstm", optimizer={"weight_decay": 0.1 * seed})
-        for seed in range(2)
-    ]
+    if early_stop:
+        tiny_run["train"].update(steps=40, stop_at_val_accuracy=0.08)
+        configs = [
+            run_config(tiny_run, f"r{seed}", seed, "mlp", optimizer={"lr": lr, "weight_decay": 0})
+            for seed, lr in enumerate([1e-2, 3e-2, 3e-3])
+        ]
+    else:
+        configs = [
+            run_config(tiny_run, f"r{seed}", seed, "lstm", optimizer={"weight_decay": 0.1 * seed})
+            for seed in range(2)
+        ]
     train_bundle(configs, [tmp_path / "a" / c.run_id for c in configs], tmp_path / "state_a")
     # a bundle killed after step 30: its step-30 checkpoint and nothing after it
     (tmp_path / "state_b" / "checkpoints").mkdir(parents=True)
@@ -142,6 +151,12 @@ def test_resume_from_the_bundle_checkpoint_ends_identical(tiny_run, tmp_path):
         assert all(torch.equal(wa[k], wb[k]) for k in wa)
         provenance = json.loads((b / "provenance.json").read_text())
         assert provenance["resumed_from_steps"] == [30]
+        assert (
+            provenance["steps_done"]
+            == json.loads((a / "provenance.json").read_text())["steps_done"]
+        )
+    if early_stop:
+        assert json.loads((tmp_path / "b/r2/provenance.json").read_text())["steps_done"] == 20
 
 
 @pytest.mark.parametrize(

@@ -280,7 +280,7 @@ def train_bundle(
         for member, run in zip(members, saved["runs"], strict=True):
             member.generator.set_state(run["generator"])
             member.state = State(
-                step=step,
+                step=run["step"],
                 epoch_order=run["epoch_order"],
                 position=run["position"],
                 rows=run["rows"],
@@ -360,6 +360,7 @@ def train_bundle(
     def checkpoint() -> None:
         runs = [
             {
+                "step": m.state.step,  # the step a stopped run stopped at
                 "generator": m.generator.get_state(),
                 "epoch_order": m.state.epoch_order,
                 "position": m.state.position,
