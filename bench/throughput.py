@@ -223,9 +223,11 @@ def batched_section(name: str, steps: int, args) -> float:
         separate_loop, separate_total = separate_rates(configs, folder, slots=2)
         batched_loop, batched_total = batched_rates(configs, args.bundle_threads, folder)
     data, model, batch = SMALL_MODELS[name]
+    shape = " ".join(f"{key} {value}" for key, value in model.items() if key != "name")
     print(
-        f"batched-{name}: {model} on {data['name']}, batch {batch or 'full'}, {steps} steps x "
-        f"{N_RUNS} runs: bundle ({args.bundle_threads} threads) {batched_loop:.0f} model-steps/s "
+        f"batched-{name}: {model['name']} ({shape}) on {data['name']}, batch {batch or 'full'}, "
+        f"{steps} steps x "
+        f"{N_RUNS} runs: bundle ({args.bundle_threads} thread(s)) {batched_loop:.0f} model-steps/s "
         f"in loop, {batched_total:.0f} end to end; 16 processes, 2 at a time "
         f"{separate_loop:.0f} in loop, {separate_total:.0f} end to end: "
         f"{batched_loop / separate_loop:.2f}x in loop, {batched_total / separate_total:.2f}x "
