@@ -77,7 +77,7 @@ def data_caption(summary: pd.DataFrame) -> str:
 
 
 def substitute_suffix(summary: pd.DataFrame) -> str:
-    """' [on <substitute>]' for a claim's value when the data are not the paper's."""
+    """' [<source note>]' for a claim's value when the data are a substitute or synthetic."""
     note = data_caption(summary)
     return f" [{note}]" if note.startswith(("substitute", "synthetic")) else ""
 
