@@ -102,6 +102,12 @@ def first_at_least(curve: pd.DataFrame, level: float) -> float:
     return float(hits.min()) if len(hits) and not math.isnan(level) else math.nan
 
 
+def whole_steps(table: pd.DataFrame) -> pd.DataFrame:
+    """Step counts as integers for reading (a missing one stays empty)."""
+    columns = [c for c in table.columns if "step" in c or c in ("our it", "paper it")]
+    return table.astype({column: "Int64" for column in columns})
+
+
 def per_step_seconds(run: pd.Series) -> float:
     return run["wall_time_s"] / run["steps_done"] if run["steps_done"] else math.nan
 
@@ -148,7 +154,7 @@ def curves_figure(curves, summary, title: str, accuracy: bool):
     if accuracy:
         axes[0].set_title("accuracy (train dashed, validation solid)")
     axes[-1].set_title("loss (train dashed, validation solid)")
-    fig.suptitle(f"{title}\ndata: {data_caption(summary)}", fontsize="small")
+    fig.suptitle(f"{title}\n{data_caption(summary)}", fontsize="small")
     return fig
 
 
@@ -235,7 +241,10 @@ def fig9(tables, scale: str):
     fig = curves_figure(curves, summary, title, accuracy=True)
     claims = mnist_claims(curves, summary, scale)
     runs = arm_runs(summary)
-    table = mnist_levels(curves, runs).reset_index() if set(runs) == set(ARMS) else summary
+    if set(runs) == set(ARMS):
+        table = whole_steps(mnist_levels(curves, runs).reset_index())
+    else:
+        table = summary
     return fig, table.assign(data=data_caption(summary)), claims
 
 
@@ -356,7 +365,7 @@ def cost_table(figure: str, task: str, tables, scale: str, title: str):
             }
         )
         rows.append(row)
-    table = pd.DataFrame(rows).assign(data=data_caption(summary))
+    table = whole_steps(pd.DataFrame(rows)).assign(data=data_caption(summary))
     if set(runs) == set(ARMS):
         ratio = per_step_seconds(runs["grokfast"]) / per_step_seconds(runs["baseline"])
         our = f"x{ratio:.2f} s/it on our device (timings inflated by a shared machine's load)"
@@ -365,7 +374,7 @@ def cost_table(figure: str, task: str, tables, scale: str, title: str):
     else:
         claim = judge(figure, statement, paper_value, NOT_RUN, criterion, None, scale)
     shown = table.drop(columns=["data"]).round(4)
-    fig = table_figure(shown, f"{title}\ndata: {data_caption(summary)}")
+    fig = table_figure(shown, f"{title}\n{data_caption(summary)}")
     return fig, table, [claim]
 
 
