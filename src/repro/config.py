@@ -39,6 +39,7 @@ class OptimizerConfig:
     warmup_steps: int = 0  # linear warm-up from lr/warmup_steps to lr
     gradient_noise: float = 0.0  # std of Gaussian noise added to every gradient entry
     weight_noise: float = 0.0  # std of Gaussian noise added to every weight after a step
+    grad_clip: float | None = None  # max global gradient L2 norm, applied before the filter
 
 
 @dataclass(frozen=True)

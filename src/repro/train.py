@@ -328,6 +328,8 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             apply_mask(masks, gradients=True)
+            if config.optimizer.grad_clip:  # before the filter, as Grokfast's IMDb code does
+                torch.nn.utils.clip_grad_norm_(parameters, config.optimizer.grad_clip)
             gradient_filter.apply(parameters)
             if config.optimizer.gradient_noise:
                 add_gradient_noise(parameters, config.optimizer.gradient_noise, generator)

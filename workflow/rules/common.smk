@@ -41,8 +41,19 @@ wildcard_constraints:
 
 @functools.cache
 def planned(paper, scale):
-    """{experiment/run_id: PlannedRun} of one paper at one scale."""
-    return {run.key: run for run in plan_paper(paper, scale, run_overrides(config))}
+    """{experiment/run_id: PlannedRun} of one paper at one scale. Runs whose data must be
+    downloaded (data.smk's data_files) are left out unless --config download=true: their
+    figures then say `not run at this scale`."""
+    return {
+        run.key: run
+        for run in plan_paper(paper, scale, run_overrides(config))
+        if DOWNLOAD or not data_files(run.config.data)
+    }
+
+
+def planned_experiments(paper, scale):
+    """Experiments with at least one planned run."""
+    return {run.config.experiment for run in planned(paper, scale).values()}
 
 
 def planned_run(wildcards):
@@ -59,6 +70,12 @@ def planned_run(wildcards):
 def run_upstream_files(wildcards):
     """Files of other runs that this run starts from (a checkpoint, a pruning mask)."""
     return upstream_files(planned_run(wildcards).config)
+
+
+def run_data_files(wildcards):
+    """Downloaded files this run reads (made by data.smk's fetch rules); [] for generated or
+    packaged data."""
+    return data_files(planned_run(wildcards).config.data)
 
 
 def run_config_json(wildcards):
@@ -98,6 +115,7 @@ def figure_experiments(wildcards):
     return [
         f"results/{SCALE}/{wildcards.paper}/{experiment}/{table}.parquet"
         for experiment in experiments
+        if experiment in planned_experiments(wildcards.paper, SCALE)
         for table in ("curves", "summary")
     ]
 
@@ -119,7 +137,11 @@ def paper_files(paper):
 def paper_experiments(paper):
     """Every experiment a paper's figures read, in order."""
     figures = load_paper(paper)["figures"].values()
-    return list(dict.fromkeys(e for figure in figures for e in figure["experiments"]))
+    available = planned_experiments(paper, SCALE)
+    experiments = (
+        e for figure in figures for e in figure["experiments"] if e in available
+    )
+    return list(dict.fromkeys(experiments))
 
 
 def paper_tables(paper, tables=("curves", "summary")):

@@ -30,3 +30,33 @@ rule grokfast_table1:
 rule grokfast_table3:
     input:
         figure_files("grokfast", "table3"),
+
+
+rule grokfast_fig9:
+    input:
+        figure_files("grokfast", "fig9"),
+
+
+rule grokfast_fig10:
+    input:
+        figure_files("grokfast", "fig10"),
+
+
+rule grokfast_fig11:
+    input:
+        figure_files("grokfast", "fig11"),
+
+
+rule grokfast_table4:
+    input:
+        figure_files("grokfast", "table4"),
+
+
+rule grokfast_table5:
+    input:
+        figure_files("grokfast", "table5"),
+
+
+rule grokfast_table6:
+    input:
+        figure_files("grokfast", "table6"),

@@ -5,6 +5,7 @@
 rule train:
     input:
         run_upstream_files,
+        run_data_files,
     output:
         multiext(
             "results/{scale}/{paper}/{experiment}/{run}/",

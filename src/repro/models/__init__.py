@@ -12,6 +12,7 @@ from typing import Any
 from torch import nn
 
 from repro.config import ConfigError
+from repro.models.gnn import GNN
 from repro.models.lstm import LSTMClassifier
 from repro.models.mlp import MLP
 from repro.models.quadratic import QuadraticNet
@@ -22,6 +23,7 @@ MODELS = {
     "mlp": MLP,
     "lstm": LSTMClassifier,
     "quadratic": QuadraticNet,
+    "gnn": GNN,
 }
 SHAPE_ARGUMENTS = ("vocab_size", "seq_len", "n_classes", "onehot")
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from repro.models.init import scale_parameters
 from repro.models.inputs import TokenInput, activation_layer
 
 
 class MLP(nn.Module):
     """One-hot inputs go straight into the first layer; tokens are embedded (d_embed each)
-    and concatenated first."""
+    and concatenated first. Float feature vectors (MNIST pixels) count as one-hot inputs.
+    init_scale multiplies every parameter after the default init (repro.models.init)."""
 
     def __init__(
         self,
@@ -22,6 +24,7 @@ class MLP(nn.Module):
         n_layers: int = 2,
         d_embed: int = 128,
         activation: str = "relu",
+        init_scale: float = 1.0,
     ):
         super().__init__()
         self.embed = None if onehot else TokenInput(vocab_size, d_embed, onehot=False)
@@ -32,6 +35,7 @@ class MLP(nn.Module):
             width = hidden
         layers.append(nn.Linear(width, n_classes))
         self.layers = nn.Sequential(*layers)
+        scale_parameters(self, init_scale)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         x = inputs if self.embed is None else self.embed(inputs).flatten(1)

@@ -1,7 +1,8 @@
 """Optimizers, learning-rate warm-up, and gradient transforms applied between backward and step.
 
 Order of one training step (repro.train):
-    loss.backward() -> gradient filter (e.g. Grokfast) -> gradient noise -> optimizer.step()
+    loss.backward() -> gradient-norm clip (optimizer.grad_clip) -> gradient filter (e.g.
+    Grokfast) -> gradient noise -> optimizer.step()
     -> scheduler.step() -> weight noise
 so filters and noise compose with any optimizer.
 """

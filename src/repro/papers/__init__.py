@@ -2,7 +2,9 @@
 
 A paper module (repro.papers.<paper>) has TITLE and FIGURES: name -> fn(tables, scale) returning
 (matplotlib figure, the table of the numbers it plots, [Claim, ...]); `tables` maps each
-experiment the figure uses (config/papers/<paper>.yaml) to its (curves, summary) frames.
+experiment the figure uses (config/papers/<paper>.yaml) to its (curves, summary) frames; an
+experiment with no aggregated runs (its data not downloaded, see workflow/rules/common.smk) is
+absent from `tables`, and the figure function reports its claims as not run.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ def draw(paper: str, figure: str, scale: str, results_dir: Path, out_dir: Path) 
     tables = {}
     for experiment in spec["figures"][figure]["experiments"]:
         folder = Path(results_dir) / experiment
+        if not (folder / "curves.parquet").exists():
+            continue  # not planned (its data was not downloaded): the figure says so
         tables[experiment] = (
             pd.read_parquet(folder / "curves.parquet"),
             pd.read_parquet(folder / "summary.parquet"),
