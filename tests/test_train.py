@@ -75,6 +75,17 @@ def test_resume_from_a_checkpoint_ends_identical(tiny_run, tmp_path, noise):
     assert_same_run(tmp_path / "whole", killed)
 
 
+def test_checkpoints_of_another_config_are_not_resumed(tiny_run, tmp_path):
+    """An edited config reruns the run in the same folder: it must start from scratch."""
+    train(run_config_from_dict(tiny_run), tmp_path / "edited")
+    tiny_run["optimizer"]["lr"] = 1e-3
+    config = run_config_from_dict(tiny_run)
+    train(config, tmp_path / "edited")
+    train(config, tmp_path / "fresh")
+    assert "checkpoints of another config" in (tmp_path / "edited" / "log.txt").read_text()
+    assert_same_run(tmp_path / "fresh", tmp_path / "edited")
+
+
 def test_sigterm_writes_a_checkpoint_and_the_rerun_resumes(tiny_run, tmp_path):
     tiny_run["train"].update(steps=1000, eval_every=100, checkpoint_every=0)
     config_path = tmp_path / "run.json"

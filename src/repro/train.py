@@ -15,6 +15,7 @@ torch.inference_mode on its schedule; the transformer computes logits at the ans
 
 from __future__ import annotations
 
+import json
 import math
 import resource
 import signal
@@ -151,6 +152,33 @@ def save_weights(outdir: Path, step: int, model) -> None:
     io.write_torch(outdir / "weights" / f"step_{step:09d}.pt", model.state_dict())
 
 
+def resumable_config(config: RunConfig) -> dict:
+    """What must match for a checkpoint to be resumed: the whole run config but the device
+    (a run may move between a CPU and a GPU machine)."""
+    settings = config.to_dict()
+    settings["train"].pop("device")
+    return settings
+
+
+def discard_stale_checkpoints(outdir: Path, config: RunConfig) -> bool:
+    """Checkpoints left by a run of another config (an edited paper config reruns the run in
+    the same folder) must not be resumed: delete them. True if any were deleted. The config
+    the checkpoints belong to is kept in checkpoints/config.json."""
+    stamp = outdir / "checkpoints" / "config.json"
+    current = resumable_config(config)
+    stale = False
+    if checkpoint_paths(outdir):
+        try:
+            stale = json.loads(stamp.read_text()) != current
+        except (OSError, json.JSONDecodeError):
+            stale = True
+        if stale:
+            for path in checkpoint_paths(outdir):
+                path.unlink()
+    io.write_json(stamp, current)
+    return stale
+
+
 def checkpoint_paths(outdir: Path) -> list[Path]:
     return sorted((outdir / "checkpoints").glob("step_*.pt"))
 
@@ -240,6 +268,8 @@ def train(
 
     device_order = DeviceOrder(device)
     state = State()
+    if discard_stale_checkpoints(outdir, config):
+        log("checkpoints of another config were found and deleted: training from scratch")
     checkpoints = checkpoint_paths(outdir)
     if checkpoints:
         state = load_checkpoint(
