@@ -15,6 +15,7 @@ from repro.config import ConfigError
 from repro.models.lstm import LSTMClassifier
 from repro.models.mlp import MLP
 from repro.models.quadratic import QuadraticNet
+from repro.models.tickets import TicketsMLP, TicketsTransformer
 from repro.models.transformer import Transformer
 
 MODELS = {
@@ -22,6 +23,8 @@ MODELS = {
     "mlp": MLP,
     "lstm": LSTMClassifier,
     "quadratic": QuadraticNet,
+    "tickets_mlp": TicketsMLP,
+    "tickets_transformer": TicketsTransformer,
 }
 SHAPE_ARGUMENTS = ("vocab_size", "seq_len", "n_classes", "onehot")
 

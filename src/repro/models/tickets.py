@@ -1,0 +1,96 @@
+"""The two networks of Grokking Tickets (Minegishi et al., arXiv 2310.19470; official code
+gouki510/Grokking-Tickets, `model.py`), for inputs [onehot(a) | onehot(b)].
+
+- `TicketsMLP` (v3 Eq. 1): softmax(relu((E_a + E_b) W_in) W_out W_U). The two embeddings are
+  summed, not concatenated; no biases anywhere.
+- `TicketsTransformer`: one block, one head, no LayerNorm, no positional embedding, no biases,
+  logits at the last of the two positions (the official code; v3 App. B.2 lists W_pos, biases and
+  d_emb 500 instead: see config/papers/tickets.yaml for the choice).
+
+Every weight is drawn from N(0, (weight_scale / sqrt(fan_in))^2): the official code's W_E std
+1/sqrt(p), inproj 1/sqrt(d_embed), outproj 1/sqrt(hidden), W_U 1/sqrt(d_embed). Parameter names
+are the ones pruning and the figures look for (embed, inproj, outproj, unembed, ...).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def linear(fan_in: int, fan_out: int, weight_scale: float) -> nn.Linear:
+    layer = nn.Linear(fan_in, fan_out, bias=False)
+    nn.init.normal_(layer.weight, std=weight_scale / math.sqrt(fan_in))
+    return layer
+
+
+def _check_onehot(onehot: bool, seq_len: int, name: str) -> None:
+    if not onehot or seq_len != 2:
+        raise ValueError(f"{name} needs data.encoding onehot with two operands (a, b)")
+
+
+class TicketsMLP(nn.Module):
+    def __init__(
+        self,
+        vocab_size: int,
+        seq_len: int,
+        n_classes: int,
+        onehot: bool = True,
+        d_embed: int = 500,
+        hidden: int = 48,
+        weight_scale: float = 1.0,
+    ):
+        super().__init__()
+        _check_onehot(onehot, seq_len, "tickets_mlp")
+        self.vocab_size = vocab_size
+        self.embed = linear(vocab_size, d_embed, weight_scale)  # weight: d_embed x p
+        self.inproj = linear(d_embed, hidden, weight_scale)
+        self.outproj = linear(hidden, d_embed, weight_scale)
+        self.unembed = linear(d_embed, n_classes, weight_scale)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = self.embed(inputs.view(inputs.shape[0], 2, self.vocab_size)).sum(1)  # E_a + E_b
+        return self.unembed(self.outproj(torch.relu(self.inproj(x))))
+
+
+class TicketsTransformer(nn.Module):
+    def __init__(
+        self,
+        vocab_size: int,
+        seq_len: int,
+        n_classes: int,
+        onehot: bool = True,
+        d_model: int = 128,
+        n_heads: int = 1,
+        d_mlp: int = 128,
+        weight_scale: float = 1.0,
+    ):
+        super().__init__()
+        _check_onehot(onehot, seq_len, "tickets_transformer")
+        if d_model % n_heads:
+            raise ValueError(f"d_model={d_model} is not divisible by n_heads={n_heads}")
+        self.vocab_size, self.n_heads = vocab_size, n_heads
+        self.embed = linear(vocab_size, d_model, weight_scale)
+        self.query = linear(d_model, d_model, weight_scale)
+        self.key = linear(d_model, d_model, weight_scale)
+        self.value = linear(d_model, d_model, weight_scale)
+        self.attention_out = linear(d_model, d_model, weight_scale)
+        self.inproj = linear(d_model, d_mlp, weight_scale)
+        self.outproj = linear(d_mlp, d_model, weight_scale)
+        self.unembed = linear(d_model, n_classes, weight_scale)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        n = inputs.shape[0]
+        x = self.embed(inputs.view(n, 2, self.vocab_size))  # (n, 2, d)
+        head = x.shape[-1] // self.n_heads
+        q = self.query(x[:, -1:]).view(n, 1, self.n_heads, head).transpose(1, 2)
+        k = self.key(x).view(n, 2, self.n_heads, head).transpose(1, 2)
+        v = self.value(x).view(n, 2, self.n_heads, head).transpose(1, 2)
+        # the last position attends to both positions (causal: nothing lies after it)
+        weights = (q @ k.transpose(-1, -2) / math.sqrt(head)).softmax(dim=-1)
+        mixed = (weights @ v).transpose(1, 2).reshape(n, -1)
+        h = x[:, -1] + self.attention_out(mixed)
+        h = h + self.outproj(torch.relu(self.inproj(h)))
+        return self.unembed(h)
