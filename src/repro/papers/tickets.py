@@ -582,7 +582,8 @@ def fig8(tables, scale: str, results_dir: Path):
     axes = bottom.subplots(1, len(shown))
     for ax_w, step in zip(np.atleast_1d(axes), shown, strict=True):
         rows = inproj_rows(files[step])
-        ax_w.imshow(rows[:16], aspect="auto", cmap="RdBu_r")
+        ax_w.imshow(rows[:16], aspect="auto", cmap="RdBu_r", interpolation="nearest")
+        ax_w.grid(False)
         ax_w.set(
             title=f"ticket W_in W_E, step {step:,} (16 neurons)",
             xlabel="input token",
@@ -734,6 +735,7 @@ def show_matrices(axes_row, matrices, titles, cmap) -> None:
             interpolation="nearest",
         )
         ax.set_title(title, fontsize="small")
+        ax.grid(False)
         ax.set_xticks([])
         ax.set_yticks([])
 
