@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -232,3 +233,15 @@ def test_the_mask_command_writes_the_file(base_run, tmp_path):
         "outproj.weight",
         "unembed.weight",
     }
+
+
+def test_graph_spectra_of_known_graphs():
+    from repro.measures.graph_spectra import ramanujan_gap, weighted_spectral_gap
+
+    complete = np.ones((6, 4))  # K_{6,4}: one non-zero singular value
+    assert weighted_spectral_gap(complete, complete) == pytest.approx(1.0)
+    degree = 2 * 24 / 10
+    assert ramanujan_gap(complete) == pytest.approx(math.sqrt(2 * degree - 1))
+    two_blocks = np.kron(np.eye(2), np.ones((3, 2)))  # two disconnected K_{3,2}: s_1 = s_2
+    assert weighted_spectral_gap(two_blocks, two_blocks) == pytest.approx(0.0, abs=1e-12)
+    assert ramanujan_gap(two_blocks) < ramanujan_gap(complete)

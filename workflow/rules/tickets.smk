@@ -92,3 +92,23 @@ rule tickets_fig18:
 rule tickets_fig19:
     input:
         figure_files("tickets", "fig19"),
+
+
+rule tickets_fig9:
+    input:
+        figure_files("tickets", "fig9"),
+
+
+rule tickets_fig11:
+    input:
+        figure_files("tickets", "fig11"),
+
+
+rule tickets_fig20:
+    input:
+        figure_files("tickets", "fig20"),
+
+
+rule tickets_fig10:
+    input:
+        figure_files("tickets", "fig10"),

@@ -15,7 +15,7 @@ from repro.config import ConfigError
 from repro.models.lstm import LSTMClassifier
 from repro.models.mlp import MLP
 from repro.models.quadratic import QuadraticNet
-from repro.models.tickets import TicketsMLP, TicketsTransformer
+from repro.models.tickets import TicketsMLP, TicketsMnistMLP, TicketsTransformer
 from repro.models.transformer import Transformer
 
 MODELS = {
@@ -25,6 +25,7 @@ MODELS = {
     "quadratic": QuadraticNet,
     "tickets_mlp": TicketsMLP,
     "tickets_transformer": TicketsTransformer,
+    "tickets_mnist_mlp": TicketsMnistMLP,
 }
 SHAPE_ARGUMENTS = ("vocab_size", "seq_len", "n_classes", "onehot")
 

@@ -94,3 +94,31 @@ class TicketsTransformer(nn.Module):
         h = x[:, -1] + self.attention_out(mixed)
         h = h + self.outproj(torch.relu(self.inproj(h)))
         return self.unembed(h)
+
+
+class TicketsMnistMLP(nn.Module):
+    """The official MnistMLP: 784 -> 200 -> 200 -> 10, ReLU, no biases, init
+    N(0, (weight_scale / sqrt(fan_in))^2) with weight_scale 8 (the Omnigrok large init)."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        seq_len: int,
+        n_classes: int,
+        onehot: bool = True,
+        hidden: int = 200,
+        n_layers: int = 2,
+        weight_scale: float = 8.0,
+    ):
+        super().__init__()
+        widths = [vocab_size * seq_len] + [hidden] * n_layers + [n_classes]
+        self.layers = nn.ModuleList(
+            linear(fan_in, fan_out, weight_scale)
+            for fan_in, fan_out in zip(widths, widths[1:], strict=False)
+        )
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = inputs.flatten(1)
+        for layer in self.layers[:-1]:
+            x = torch.relu(layer(x))
+        return self.layers[-1](x)
