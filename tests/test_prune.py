@@ -245,3 +245,25 @@ def test_graph_spectra_of_known_graphs():
     two_blocks = np.kron(np.eye(2), np.ones((3, 2)))  # two disconnected K_{3,2}: s_1 = s_2
     assert weighted_spectral_gap(two_blocks, two_blocks) == pytest.approx(0.0, abs=1e-12)
     assert ramanujan_gap(two_blocks) < ramanujan_gap(complete)
+
+
+def test_the_tickets_task_and_models_have_the_papers_shapes():
+    dataset = build(67, "add", 0.4, encoding="onehot", symmetric=True)
+    assert (len(dataset.train), len(dataset.val)) == (911, 1367)  # 2,278 pairs a <= b
+    mlp = TicketsMLP(67, 2, 67)
+    shapes = {name: tuple(p.shape) for name, p in mlp.named_parameters()}
+    assert shapes == {
+        "embed.weight": (500, 67),
+        "inproj.weight": (48, 500),
+        "outproj.weight": (500, 48),
+        "unembed.weight": (67, 500),
+    }
+    assert sum(p.numel() for p in mlp.parameters()) == 115_000
+    assert mlp.inproj.weight.std().item() == pytest.approx(1 / math.sqrt(500), rel=0.05)
+    transformer = TicketsTransformer(67, 2, 67)
+    assert all(p.dim() == 2 for p in transformer.parameters())  # no biases, no LayerNorm
+    logits = transformer(dataset.train.inputs[:5])
+    assert logits.shape == (5, 67)
+    # the answer does not depend on the order of a and b only through position: a+b = b+a
+    swapped = dataset.train.inputs[:5].view(5, 2, 67).flip(1).reshape(5, 134)
+    assert torch.allclose(mlp(swapped), mlp(dataset.train.inputs[:5]))

@@ -115,7 +115,8 @@ def draw_curve(ax, curves, split, column="accuracy", label=None, color=None, lin
 
 def variant_curves(tables, experiment: str, variant: str) -> pd.DataFrame:
     curves, _ = tables[experiment]
-    return curves[curves["variant"] == ("" if variant == "dense" else variant)]
+    names = {variant, ""} if variant == "dense" else {variant}  # a base run has no variant
+    return curves[curves["variant"].isin(names)]
 
 
 def accuracy_panel(ax, entries, splits=("train", "val")) -> None:
@@ -543,6 +544,7 @@ def fig7(tables, scale: str, results_dir: Path):
         alpha=0.3,
     )
     twin.set_ylabel("test accuracy change")
+    twin.grid(False)
     ax.legend(fontsize="small", loc="upper left")
     total = table[layers].mean(axis=1)
     peak_jd = int(table.loc[total.idxmax(), "step"])
@@ -591,6 +593,7 @@ def fig8(tables, scale: str, results_dir: Path):
     draw_curve(twin, base_curves, "val", color=BASE_COLOR, linestyle=":")
     draw_curve(twin, ticket_curves, "val", color=TICKET_COLOR, linestyle=":")
     twin.set(ylabel="test accuracy (dotted)", ylim=(-0.02, 1.02))
+    twin.grid(False)
     ax.legend(fontsize="small", loc="center right")
     summary = tables["tickets_mlp"][1]
     run_id = summary.loc[summary["variant"] == TICKET, "run_id"].iloc[0]
