@@ -267,3 +267,27 @@ def test_the_tickets_task_and_models_have_the_papers_shapes():
     # the answer does not depend on the order of a and b only through position: a+b = b+a
     swapped = dataset.train.inputs[:5].view(5, 2, 67).flip(1).reshape(5, 134)
     assert torch.allclose(mlp(swapped), mlp(dataset.train.inputs[:5]))
+
+
+def test_edge_popup_trains_scores_only_and_keeps_the_rate_per_layer():
+    dataset = build(11, "add", 0.5, encoding="onehot", symmetric=True)
+    torch.manual_seed(0)
+    model = TicketsMLP(11, 2, 11, d_embed=12, hidden=6, edge_popup_rate=0.6)
+    weights = {n: p.detach().clone() for n, p in model.named_parameters() if "weight" in n}
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_("scores" in name)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    scores = model.inproj.scores.detach().clone()
+    for _ in range(3):
+        loss = torch.nn.functional.cross_entropy(model(dataset.train.inputs), dataset.train.labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert not torch.equal(model.inproj.scores, scores)  # straight-through gradients arrive
+    for name, parameter in model.named_parameters():
+        if "weight" in name:
+            assert torch.equal(parameter, weights[name])
+    from repro.models.tickets import TopScores
+
+    mask = TopScores.apply(model.inproj.scores.abs(), 0.4)
+    assert int(mask.sum()) == round(0.4 * mask.numel())

@@ -6,6 +6,8 @@ from a trained base run (its config.json, final.pt and weights/step_*.pt snapsho
         training set for snip/grasp/synflow)
     l1, l2: not a mask but the initial weights r_p * theta_0 of the dense norm-matched control,
         r_p from the magnitude mask at --step and --rate (load with train.init_from)
+    weights: the base run's model state at --step, as it is (--rate 0): the start theta_mem of
+        the edge-popup runs (train.init_from), declared as a file Snakemake can ask for
 
 Masks are {parameter name: 0/1 tensor} (train.mask). The ticket itself is not rewound here: a
 run with the same seed and model config starts from the same theta_0, which this command checks
@@ -23,7 +25,7 @@ from repro.config import ConfigError, load_run_config
 from repro.data import build_dataset
 from repro.models import build_model
 
-CHOICES = prune.METHODS + prune.NORM_CONTROLS
+CHOICES = prune.METHODS + prune.NORM_CONTROLS + ("weights",)
 
 
 def weights_at(run_dir: Path, step: str) -> dict[str, torch.Tensor]:
@@ -67,6 +69,12 @@ def make(run_dir: Path, method: str, pruning_rate: float, step: str, seed: int =
     if method not in CHOICES:
         raise ConfigError(f"mask --method: {method!r} is not one of {list(CHOICES)}")
     prune.check_rate(pruning_rate)
+    if method == "weights":
+        if pruning_rate != 0:
+            raise ConfigError(
+                f"mask --method weights copies a snapshot: --rate must be 0, not {pruning_rate}"
+            )
+        return weights_at(run_dir, step), f"the base run's weights at step {step}"
     config, dataset, model = initial_model(run_dir)
     theta0 = {name: value.detach().clone() for name, value in model.state_dict().items()}
     inputs, labels = dataset.train.inputs, dataset.train.labels

@@ -112,3 +112,8 @@ rule tickets_fig20:
 rule tickets_fig10:
     input:
         figure_files("tickets", "fig10"),
+
+
+rule tickets_table1:
+    input:
+        figure_files("tickets", "table1"),

@@ -20,10 +20,47 @@ import torch
 from torch import nn
 
 
-def linear(fan_in: int, fan_out: int, weight_scale: float) -> nn.Linear:
-    layer = nn.Linear(fan_in, fan_out, bias=False)
+def linear(fan_in: int, fan_out: int, weight_scale: float, edge_popup_rate: float = 0.0):
+    layer = (
+        SupermaskLinear(fan_in, fan_out, edge_popup_rate)
+        if edge_popup_rate
+        else nn.Linear(fan_in, fan_out, bias=False)
+    )
     nn.init.normal_(layer.weight, std=weight_scale / math.sqrt(fan_in))
     return layer
+
+
+class TopScores(torch.autograd.Function):
+    """The 0/1 mask of the highest scores (a fraction `keep` of them); the backward pass is the
+    straight-through estimator of edge-popup (Ramanujan et al. 2020): the gradient with respect
+    to the mask is passed to the scores unchanged."""
+
+    @staticmethod
+    def forward(ctx, scores: torch.Tensor, keep: float) -> torch.Tensor:
+        n_keep = round(keep * scores.numel())
+        mask = torch.zeros_like(scores).flatten()
+        mask[torch.argsort(scores.flatten(), descending=True, stable=True)[:n_keep]] = 1.0
+        return mask.view_as(scores)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return grad, None
+
+
+class SupermaskLinear(nn.Linear):
+    """A bias-free linear layer whose weight is used through the mask of its top scores
+    (edge-popup, v3 section 5.3; the official `slth` branch's SupermaskLinear). The scores start
+    kaiming-uniform, as there; the pruning rate is the fraction of edges REMOVED, per layer."""
+
+    def __init__(self, fan_in: int, fan_out: int, pruning_rate: float):
+        super().__init__(fan_in, fan_out, bias=False)
+        self.pruning_rate = pruning_rate
+        self.scores = nn.Parameter(torch.empty_like(self.weight))
+        nn.init.kaiming_uniform_(self.scores, a=math.sqrt(5))
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        mask = TopScores.apply(self.scores.abs(), 1.0 - self.pruning_rate)
+        return nn.functional.linear(inputs, self.weight * mask)
 
 
 def _check_onehot(onehot: bool, seq_len: int, name: str) -> None:
@@ -41,14 +78,19 @@ class TicketsMLP(nn.Module):
         d_embed: int = 500,
         hidden: int = 48,
         weight_scale: float = 1.0,
+        edge_popup_rate: float = 0.0,
     ):
+        """edge_popup_rate > 0: every layer is a SupermaskLinear (edge-popup, Table 1)."""
         super().__init__()
         _check_onehot(onehot, seq_len, "tickets_mlp")
+        if not 0 <= edge_popup_rate < 1:
+            raise ValueError(f"edge_popup_rate={edge_popup_rate} is outside [0, 1)")
         self.vocab_size = vocab_size
-        self.embed = linear(vocab_size, d_embed, weight_scale)  # weight: d_embed x p
-        self.inproj = linear(d_embed, hidden, weight_scale)
-        self.outproj = linear(hidden, d_embed, weight_scale)
-        self.unembed = linear(d_embed, n_classes, weight_scale)
+        args = (weight_scale, edge_popup_rate)
+        self.embed = linear(vocab_size, d_embed, *args)  # weight: d_embed x p
+        self.inproj = linear(d_embed, hidden, *args)
+        self.outproj = linear(hidden, d_embed, *args)
+        self.unembed = linear(d_embed, n_classes, *args)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         x = self.embed(inputs.view(inputs.shape[0], 2, self.vocab_size)).sum(1)  # E_a + E_b
