@@ -198,14 +198,14 @@ def fig2(tables, scale: str):
         ):
             draw_curve(ax, curves, "val", label=f"{label} (test)", color=color, linestyle=style)
         ax.set(
-            title=f"({'ab'[len(rows) // 2]}) {name}, (a+b) mod 67",
+            title=f"({'ab'[len(rows) // 2]}) {name}, (a+b) mod p",
             xlabel="step",
             ylabel="test accuracy",
             ylim=(-0.02, 1.02),
         )
         ax.legend(loc="lower right", fontsize="small")
         rows += [base.rename(f"{name} dense"), ticket.rename(f"{name} ticket")]
-        claims.append(ticket_claim(f"{name}, (a+b) mod 67", base, ticket, scale))
+        claims.append(ticket_claim(f"{name}, (a+b) mod p", base, ticket, scale))
     bases = by_variant(run_stats(tables, "base_ops"))
     tickets = by_variant(run_stats(tables, "tickets_ops"))
     for index, op in enumerate(bases.index):
@@ -726,7 +726,7 @@ def fig20(tables, scale: str, results_dir: Path):
 
 
 def first_at_least(curves: pd.DataFrame, split: str, level: float) -> float:
-    rows = curves[(curves["split"] == split) & (curves["accuracy"] >= level)]
+    rows = curves[(curves["split"] == split) & (curves["accuracy"] >= level) & (curves["step"] > 0)]
     return float(rows["step"].min()) if len(rows) else math.nan
 
 
