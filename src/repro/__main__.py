@@ -1,5 +1,5 @@
 """Command line: python -m repro COMMAND --help, COMMAND one of plan, train, train-bundle,
-aggregate, figure, claims, report, fetch, metrics, curves, share."""
+aggregate, figure, claims, report, fetch, metrics, curves, share, mask."""
 
 from __future__ import annotations
 
@@ -203,10 +203,11 @@ def parser() -> argparse.ArgumentParser:
     )
     fetch.set_defaults(func=cmd_fetch)
     # the DVC-facing commands: dvc.yaml's metrics and plots, and make pull / make push
-    from repro import dvc_views, share
+    from repro import dvc_views, masks, share
 
     dvc_views.add_parsers(commands)
     share.add_parser(commands)
+    masks.add_parser(commands)  # Grokking Tickets: masks and norm-matched starts
     return root
 
 

@@ -144,7 +144,13 @@ def evaluate(operation: str, a: torch.Tensor, b: torch.Tensor, p: int):
 
 
 def check(
-    p: int, operation: str, train_fraction: float, encoding: str = "tokens", b_min: int = 0, **_
+    p: int,
+    operation: str,
+    train_fraction: float,
+    encoding: str = "tokens",
+    b_min: int = 0,
+    symmetric: bool = False,
+    **_,
 ) -> None:
     if not is_prime(p):
         raise ConfigError(f"data.p: {p} is not prime; modular arithmetic tasks need a prime p")
@@ -164,13 +170,17 @@ def build(
     encoding: str = "tokens",
     b_min: int = 0,
     split_seed: int = 0,
+    symmetric: bool = False,
 ) -> Dataset:
     """Every valid pair with b >= b_min (Grokfast's x*y uses b in [1, p): 97 * 96 pairs),
     shuffled by a generator seeded with split_seed; the first round(train_fraction * n) pairs
-    are the training set."""
+    are the training set. symmetric: only pairs with a <= b (Grokking Tickets' code: p(p+1)/2
+    pairs, the diagonal included)."""
     check(p, operation, train_fraction, encoding, b_min)
     a, b = torch.cartesian_prod(torch.arange(p), torch.arange(b_min, p)).unbind(1)
     labels, valid = evaluate(operation, a, b, p)
+    if symmetric:
+        valid = valid & (a <= b)
     a, b, labels = a[valid], b[valid], labels[valid]
     if encoding == "tokens":
         inputs = torch.stack([a, torch.full_like(a, p), b, torch.full_like(a, p + 1)], dim=1)

@@ -16,3 +16,7 @@ def weight_norm(model, inputs, labels) -> dict[str, float]:
 
 
 MEASURES = {"weight_norm": weight_norm}
+
+from repro.measures import tickets  # noqa: E402  (Grokking Tickets)
+
+MEASURES.update(weight_norms=tickets.weight_norms, fourier_entropy=tickets.fourier_entropy)

@@ -16,6 +16,7 @@ from repro.models.gnn import GNN
 from repro.models.lstm import LSTMClassifier
 from repro.models.mlp import MLP
 from repro.models.quadratic import QuadraticNet
+from repro.models.tickets import TicketsMLP, TicketsMnistMLP, TicketsTransformer
 from repro.models.transformer import Transformer
 
 MODELS = {
@@ -24,6 +25,9 @@ MODELS = {
     "lstm": LSTMClassifier,
     "quadratic": QuadraticNet,
     "gnn": GNN,
+    "tickets_mlp": TicketsMLP,
+    "tickets_transformer": TicketsTransformer,
+    "tickets_mnist_mlp": TicketsMnistMLP,
 }
 SHAPE_ARGUMENTS = ("vocab_size", "seq_len", "n_classes", "onehot")
 

@@ -10,6 +10,7 @@ absent from `tables`, and the figure function reports its claims as not run.
 from __future__ import annotations
 
 import importlib
+import inspect
 from pathlib import Path
 
 import pandas as pd
@@ -42,7 +43,11 @@ def draw(paper: str, figure: str, scale: str, results_dir: Path, out_dir: Path) 
             pd.read_parquet(folder / "summary.parquet"),
         )
     style()
-    fig, data, figure_claims = module.FIGURES[figure](tables, scale)
+    function = module.FIGURES[figure]
+    # figures that read run files besides the tables (weight snapshots, masks) take the folder
+    extra = {"results_dir": Path(results_dir)}
+    extra = extra if "results_dir" in inspect.signature(function).parameters else {}
+    fig, data, figure_claims = function(tables, scale, **extra)
     out_dir = Path(out_dir)
     save(fig, out_dir / figure)
     write_table(data, out_dir / figure)

@@ -1,0 +1,166 @@
+"""The two networks of Grokking Tickets (Minegishi et al., arXiv 2310.19470; official code
+gouki510/Grokking-Tickets, `model.py`), for inputs [onehot(a) | onehot(b)].
+
+- `TicketsMLP` (v3 Eq. 1): softmax(relu((E_a + E_b) W_in) W_out W_U). The two embeddings are
+  summed, not concatenated; no biases anywhere.
+- `TicketsTransformer`: one block, one head, no LayerNorm, no positional embedding, no biases,
+  logits at the last of the two positions (the official code; v3 App. B.2 lists W_pos, biases and
+  d_emb 500 instead: see config/papers/tickets.yaml for the choice).
+
+Every weight is drawn from N(0, (weight_scale / sqrt(fan_in))^2): the official code's W_E std
+1/sqrt(p), inproj 1/sqrt(d_embed), outproj 1/sqrt(hidden), W_U 1/sqrt(d_embed). Parameter names
+are the ones pruning and the figures look for (embed, inproj, outproj, unembed, ...).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def linear(fan_in: int, fan_out: int, weight_scale: float, edge_popup_rate: float = 0.0):
+    layer = (
+        SupermaskLinear(fan_in, fan_out, edge_popup_rate)
+        if edge_popup_rate
+        else nn.Linear(fan_in, fan_out, bias=False)
+    )
+    nn.init.normal_(layer.weight, std=weight_scale / math.sqrt(fan_in))
+    return layer
+
+
+class TopScores(torch.autograd.Function):
+    """The 0/1 mask of the highest scores (a fraction `keep` of them); the backward pass is the
+    straight-through estimator of edge-popup (Ramanujan et al. 2020): the gradient with respect
+    to the mask is passed to the scores unchanged."""
+
+    @staticmethod
+    def forward(ctx, scores: torch.Tensor, keep: float) -> torch.Tensor:
+        n_keep = round(keep * scores.numel())
+        mask = torch.zeros_like(scores).flatten()
+        mask[torch.argsort(scores.flatten(), descending=True, stable=True)[:n_keep]] = 1.0
+        return mask.view_as(scores)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return grad, None
+
+
+class SupermaskLinear(nn.Linear):
+    """A bias-free linear layer whose weight is used through the mask of its top scores
+    (edge-popup, v3 section 5.3; the official `slth` branch's SupermaskLinear). The scores start
+    kaiming-uniform, as there; the pruning rate is the fraction of edges REMOVED, per layer."""
+
+    def __init__(self, fan_in: int, fan_out: int, pruning_rate: float):
+        super().__init__(fan_in, fan_out, bias=False)
+        self.pruning_rate = pruning_rate
+        self.scores = nn.Parameter(torch.empty_like(self.weight))
+        nn.init.kaiming_uniform_(self.scores, a=math.sqrt(5))
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        mask = TopScores.apply(self.scores.abs(), 1.0 - self.pruning_rate)
+        return nn.functional.linear(inputs, self.weight * mask)
+
+
+def _check_onehot(onehot: bool, seq_len: int, name: str) -> None:
+    if not onehot or seq_len != 2:
+        raise ValueError(f"{name} needs data.encoding onehot with two operands (a, b)")
+
+
+class TicketsMLP(nn.Module):
+    def __init__(
+        self,
+        vocab_size: int,
+        seq_len: int,
+        n_classes: int,
+        onehot: bool = True,
+        d_embed: int = 500,
+        hidden: int = 48,
+        weight_scale: float = 1.0,
+        edge_popup_rate: float = 0.0,
+    ):
+        """edge_popup_rate > 0: every layer is a SupermaskLinear (edge-popup, Table 1)."""
+        super().__init__()
+        _check_onehot(onehot, seq_len, "tickets_mlp")
+        if not 0 <= edge_popup_rate < 1:
+            raise ValueError(f"edge_popup_rate={edge_popup_rate} is outside [0, 1)")
+        self.vocab_size = vocab_size
+        args = (weight_scale, edge_popup_rate)
+        self.embed = linear(vocab_size, d_embed, *args)  # weight: d_embed x p
+        self.inproj = linear(d_embed, hidden, *args)
+        self.outproj = linear(hidden, d_embed, *args)
+        self.unembed = linear(d_embed, n_classes, *args)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = self.embed(inputs.view(inputs.shape[0], 2, self.vocab_size)).sum(1)  # E_a + E_b
+        return self.unembed(self.outproj(torch.relu(self.inproj(x))))
+
+
+class TicketsTransformer(nn.Module):
+    def __init__(
+        self,
+        vocab_size: int,
+        seq_len: int,
+        n_classes: int,
+        onehot: bool = True,
+        d_model: int = 128,
+        n_heads: int = 1,
+        d_mlp: int = 128,
+        weight_scale: float = 1.0,
+    ):
+        super().__init__()
+        _check_onehot(onehot, seq_len, "tickets_transformer")
+        if d_model % n_heads:
+            raise ValueError(f"d_model={d_model} is not divisible by n_heads={n_heads}")
+        self.vocab_size, self.n_heads = vocab_size, n_heads
+        self.embed = linear(vocab_size, d_model, weight_scale)
+        self.query = linear(d_model, d_model, weight_scale)
+        self.key = linear(d_model, d_model, weight_scale)
+        self.value = linear(d_model, d_model, weight_scale)
+        self.attention_out = linear(d_model, d_model, weight_scale)
+        self.inproj = linear(d_model, d_mlp, weight_scale)
+        self.outproj = linear(d_mlp, d_model, weight_scale)
+        self.unembed = linear(d_model, n_classes, weight_scale)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        n = inputs.shape[0]
+        x = self.embed(inputs.view(n, 2, self.vocab_size))  # (n, 2, d)
+        head = x.shape[-1] // self.n_heads
+        q = self.query(x[:, -1:]).view(n, 1, self.n_heads, head).transpose(1, 2)
+        k = self.key(x).view(n, 2, self.n_heads, head).transpose(1, 2)
+        v = self.value(x).view(n, 2, self.n_heads, head).transpose(1, 2)
+        # the last position attends to both positions (causal: nothing lies after it)
+        weights = (q @ k.transpose(-1, -2) / math.sqrt(head)).softmax(dim=-1)
+        mixed = (weights @ v).transpose(1, 2).reshape(n, -1)
+        h = x[:, -1] + self.attention_out(mixed)
+        h = h + self.outproj(torch.relu(self.inproj(h)))
+        return self.unembed(h)
+
+
+class TicketsMnistMLP(nn.Module):
+    """The official MnistMLP: 784 -> 200 -> 200 -> 10, ReLU, no biases, init
+    N(0, (weight_scale / sqrt(fan_in))^2) with weight_scale 8 (the Omnigrok large init)."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        seq_len: int,
+        n_classes: int,
+        onehot: bool = True,
+        hidden: int = 200,
+        n_layers: int = 2,
+        weight_scale: float = 8.0,
+    ):
+        super().__init__()
+        widths = [vocab_size * seq_len] + [hidden] * n_layers + [n_classes]
+        self.layers = nn.ModuleList(
+            linear(fan_in, fan_out, weight_scale)
+            for fan_in, fan_out in zip(widths, widths[1:], strict=False)
+        )
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = inputs.flatten(1)
+        for layer in self.layers[:-1]:
+            x = torch.relu(layer(x))
+        return self.layers[-1](x)
