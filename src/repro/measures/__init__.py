@@ -16,3 +16,7 @@ def weight_norm(model, inputs, labels) -> dict[str, float]:
 
 
 MEASURES = {"weight_norm": weight_norm}
+
+from repro.measures import fourier  # noqa: E402  (Furuta et al.: FFD, FCR, spectra)
+
+MEASURES.update(fourier.MEASURES)
