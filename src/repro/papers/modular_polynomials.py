@@ -943,6 +943,24 @@ def fig2(tables, scale):
             scale,
         )
     )
+    _, upstream = tables["pretrain"]
+    claims.insert(
+        0,
+        judge(
+            "fig2",
+            "Precondition: the pre-grokked upstream runs (add, sub, mul) grokked.",
+            "grokked checkpoints (add, mul at 10k steps, sub at 40k; p = 97, r = 0.3)",
+            "; ".join(
+                f"{op} r={r:g} seed {seed}: best val {acc:.3f}"
+                for op, r, seed, acc in upstream[[OP, R, "seed", "max_val_accuracy"]].itertuples(
+                    index=False
+                )
+            ),
+            "every upstream run reaches val 0.95",
+            bool(groks(upstream).all()) if len(upstream) else None,
+            scale,
+        ),
+    )
     shown = summary.pivot_table(index=["variant", OP], columns=R, values="max_val_accuracy")
     shown.columns = [f"best val acc, r={c:g}" for c in shown.columns]
     return fig, shown.reset_index(), claims
