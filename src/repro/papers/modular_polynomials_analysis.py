@@ -88,12 +88,22 @@ def component_masks(p: int, key: list[int]) -> dict[str, torch.Tensor]:
     return {"key": key_mask, "non_key": non_key, "residual": ~(key_mask | non_key)}
 
 
+def coefficients_2d(logits: torch.Tensor) -> torch.Tensor:
+    """(p, p, n_out) coefficients of logits (p, p, n_out) in the 2-D Fourier basis of (a, b)."""
+    basis = fourier.basis(logits.shape[0])
+    return torch.einsum("jb,ibc->ijc", basis, torch.einsum("ia,abc->ibc", basis, logits))
+
+
+def reconstruct(coefficients: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The logits rebuilt from the coefficients selected by a (p, p) mask."""
+    basis = fourier.basis(coefficients.shape[0])
+    kept = coefficients * mask[..., None].to(coefficients.dtype)
+    return torch.einsum("ia,ibc->abc", basis, torch.einsum("jb,ijc->ibc", basis, kept))
+
+
 def project(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The logits rebuilt from the 2-D Fourier components of (a, b) selected by mask."""
-    basis = fourier.basis(logits.shape[0])
-    coefficients = torch.einsum("ia,jb,abc->ijc", basis, basis, logits)
-    kept = coefficients * mask[..., None].to(coefficients.dtype)
-    return torch.einsum("ia,jb,ijc->abc", basis, basis, kept)
+    return reconstruct(coefficients_2d(logits), mask)
 
 
 def pair_loss(logits: torch.Tensor, split) -> float:
@@ -118,6 +128,7 @@ def ablation_losses(model, dataset) -> tuple[dict[str, float], pd.DataFrame, lis
     block (on both a and b) removed. Returns (losses, per-frequency frame, key frequencies)."""
     p = dataset.n_classes
     logits = all_logits(model, dataset)
+    coefficients = coefficients_2d(logits)
     key = key_frequencies(model)
     masks = component_masks(p, key)
     losses = {}
@@ -125,12 +136,14 @@ def ablation_losses(model, dataset) -> tuple[dict[str, float], pd.DataFrame, lis
         mask = torch.zeros(p, p, dtype=torch.bool)
         for part in parts:
             mask |= masks[part]
-        losses[name] = pair_loss(project(logits, mask), dataset.train)
-    freq = frequency_of_rows(p)
+        losses[name] = pair_loss(reconstruct(coefficients, mask), dataset.train)
+    basis = fourier.basis(p)
     rows = []
     for k in range(1, p // 2 + 1):
-        block = (freq[:, None] == k) & (freq[None, :] == k)
-        ablated = pair_loss(project(logits, ~block), dataset.train)
+        block = [2 * k - 1, 2 * k]  # remove the (cos k, sin k) x (cos k, sin k) block
+        part = coefficients[block][:, block]
+        removed = torch.einsum("ia,jb,ijc->abc", basis[block], basis[block], part)
+        ablated = pair_loss(logits - removed, dataset.train)
         rows.append({"frequency": k, "key": k in key, "ablated_loss": ablated})
     return losses, pd.DataFrame(rows), key
 
