@@ -14,7 +14,7 @@ PAPER = "modular_polynomials"
 
 def test_smoke_pipeline_end_to_end(repo_copy):
     result = run(
-        ["snakemake", "--cores", "2", PAPER, "--config", "scale=smoke", f"papers=[{PAPER}]"],
+        ["snakemake", "--cores", "2", PAPER, "--config", "scale=smoke"],
         repo_copy,
         timeout=1800,
     )
