@@ -21,6 +21,7 @@ include: "workflow/rules/dvc.smk"
 include: "workflow/rules/exploring_grokking.smk"
 include: "workflow/rules/grokfast.smk"
 include: "workflow/rules/tickets.smk"
+include: "workflow/rules/modular_polynomials.smk"
 
 
 rule all:

@@ -6,6 +6,8 @@ evaluation sums over chunks and divides by the split size, so both report the sa
 log accuracy as NaN).
 
 - cross_entropy: softmax cross-entropy over the classes (every grokking paper's default).
+- cross_entropy64: the same in float64 (Nanda et al.; Furuta et al. Table A.2): near-zero
+  training loss in float32 rounds the gradients and makes Adam spike ("slingshots").
 - mse: squared error. Classification (int64 labels): against the one-hot target, averaged over
   the classes as torch.nn.MSELoss does (Omnigrok's and Grokfast's MNIST recipe). Regression
   (float labels, one output): (output - label)^2.
@@ -21,6 +23,10 @@ import torch.nn.functional as F
 
 def cross_entropy(outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(outputs.float(), labels, reduction="none")
+
+
+def cross_entropy64(outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(outputs.double(), labels, reduction="none")
 
 
 def mse(outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -44,7 +50,12 @@ def bce(outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     )
 
 
-LOSSES = {"cross_entropy": cross_entropy, "mse": mse, "bce": bce}
+LOSSES = {
+    "cross_entropy": cross_entropy,
+    "cross_entropy64": cross_entropy64,
+    "mse": mse,
+    "bce": bce,
+}
 
 
 def correct(loss: str, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor | None:

@@ -11,9 +11,15 @@ import inspect
 from typing import Any
 
 from repro.config import ConfigError
-from repro.data import imdb, mnist, modular, qm9
+from repro.data import imdb, mnist, modular, modular_multi, qm9
 
-DATASETS = {"modular": modular, "mnist": mnist, "imdb": imdb, "qm9": qm9}
+DATASETS = {
+    "modular": modular,
+    "mnist": mnist,
+    "imdb": imdb,
+    "qm9": qm9,
+    "modular_multi": modular_multi,
+}
 DOWNLOADABLE = {name: module for name, module in DATASETS.items() if hasattr(module, "download")}
 
 

@@ -34,6 +34,10 @@ NAMED_OPERATIONS = {
 }
 ENCODINGS = ("tokens", "onehot")
 
+from repro.data.polynomials import POLYNOMIALS  # noqa: E402  (Furuta et al.'s ~30 polynomials)
+
+NAMED_OPERATIONS.update(POLYNOMIALS)
+
 
 @dataclass
 class Split:

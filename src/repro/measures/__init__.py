@@ -20,3 +20,6 @@ MEASURES = {"weight_norm": weight_norm}
 from repro.measures import tickets  # noqa: E402  (Grokking Tickets)
 
 MEASURES.update(weight_norms=tickets.weight_norms, fourier_entropy=tickets.fourier_entropy)
+from repro.measures import fourier  # noqa: E402  (Furuta et al.: FFD, FCR, spectra)
+
+MEASURES.update(fourier.MEASURES)
