@@ -19,6 +19,7 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/dvc.smk"
 include: "workflow/rules/exploring_grokking.smk"
 include: "workflow/rules/grokfast.smk"
+include: "workflow/rules/why_grok.smk"
 
 
 rule all:

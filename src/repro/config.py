@@ -39,6 +39,7 @@ class OptimizerConfig:
     warmup_steps: int = 0  # linear warm-up from lr/warmup_steps to lr
     gradient_noise: float = 0.0  # std of Gaussian noise added to every gradient entry
     weight_noise: float = 0.0  # std of Gaussian noise added to every weight after a step
+    linf: float = 0.0  # lambda of the penalty lambda * max_i |theta_i| (repro.optim.linf)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class TrainConfig:
     freeze: tuple[str, ...] = ()  # parameters with these name prefixes are not trained
     mask: str | None = None  # {parameter name: 0/1 tensor}; masked weights stay exactly 0
     save_weights_at: tuple[int, ...] = ()  # steps whose model state goes to weights/
+    dtype: str = "float32"  # float64: model, float inputs and labels (normalised GD at lr 10)
+    ntk_points: int = 1000  # examples per split in the eNTK measures (repro.measures.ntk)
 
 
 @dataclass(frozen=True)

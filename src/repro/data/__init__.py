@@ -11,9 +11,10 @@ import inspect
 from typing import Any
 
 from repro.config import ConfigError
-from repro.data import imdb, mnist, modular, qm9
+from repro.data import imdb, mnist, modular, modular_power, modular_regression, qm9
 
 DATASETS = {"modular": modular, "mnist": mnist, "imdb": imdb, "qm9": qm9}
+DATASETS |= {"modular_regression": modular_regression, "modular_power": modular_power}
 DOWNLOADABLE = {name: module for name, module in DATASETS.items() if hasattr(module, "download")}
 
 

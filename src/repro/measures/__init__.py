@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import torch
 
+from repro.measures.norms import linf_norm
+from repro.measures.ntk import ntk_drift, remember_initial_state
+from repro.measures.pair_accuracy import pair_accuracy
+
 
 def weight_norm(model, inputs, labels) -> dict[str, float]:
     """Global L2 norm of all parameters (the quantity weight decay shrinks)."""
@@ -16,3 +20,11 @@ def weight_norm(model, inputs, labels) -> dict[str, float]:
 
 
 MEASURES = {"weight_norm": weight_norm}
+MEASURES |= {"linf_norm": linf_norm, "pair_accuracy": pair_accuracy, "ntk_drift": ntk_drift}
+
+
+def prepare_measures(model, train_config) -> None:
+    """Called once on the freshly built model (before a checkpoint is loaded): measures that
+    compare against the initial weights remember them here."""
+    if "ntk_drift" in train_config.measures:
+        remember_initial_state(model, train_config.ntk_points)

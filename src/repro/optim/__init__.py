@@ -12,9 +12,11 @@ import torch
 
 from repro.config import ConfigError, OptimizerConfig
 from repro.optim.filters import build_filter  # noqa: F401  (re-exported)
+from repro.optim.gd import build_gd
+from repro.optim.linf import add_linf_subgradient  # noqa: F401
 from repro.optim.noise import add_gradient_noise, add_weight_noise  # noqa: F401
 
-OPTIMIZERS = ("adam", "adamw", "sgd")
+OPTIMIZERS = ("adam", "adamw", "sgd", "gd", "normalized_gd")
 
 
 def build_optimizer(parameters, config: OptimizerConfig) -> torch.optim.Optimizer:
@@ -44,6 +46,8 @@ def build_optimizer(parameters, config: OptimizerConfig) -> torch.optim.Optimize
             nesterov=config.nesterov,
             weight_decay=config.weight_decay,
         )
+    if config.name in ("gd", "normalized_gd"):  # full-batch GD of Why Do You Grok (optim/gd.py)
+        return build_gd(parameters, config.name, config.lr)
     raise ConfigError(f"optimizer.name: {config.name!r} is not one of {list(OPTIMIZERS)}")
 
 
