@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -219,3 +220,14 @@ def test_smoke_dag_end_to_end(repo_copy):
     for claim in claims["claims"]:
         assert claim["verdict"] == VERDICTS[2]  # not judged at smoke scale
         assert claim["paper_value"] and claim["our_value"] and claim["criterion"]
+
+
+def test_sample_complexity_midpoint_is_log_interpolated():
+    from repro.papers.why_grok import crossing, slope
+
+    n = np.array([100.0, 200.0, 400.0])
+    assert crossing(n, np.array([0.1, 0.3, 0.7])) == pytest.approx(200 * 2**0.5)
+    assert crossing(n, np.array([0.6, 0.9, 1.0])) == 100.0  # already above: the grid's smallest
+    assert math.isnan(crossing(n, np.array([0.1, 0.2, 0.3])))
+    ps = np.array([17.0, 23.0, 31.0, 41.0])
+    assert slope(ps, 3 * ps ** (5 / 3)) == pytest.approx(5 / 3)
