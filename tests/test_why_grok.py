@@ -207,7 +207,7 @@ def test_regression_run_logs_linf_and_pair_accuracy_in_float64(tmp_path):
 
 def test_smoke_dag_end_to_end(repo_copy):
     result = run(
-        ["snakemake", "--cores", "2", "why_grok", "--config", "scale=smoke"], repo_copy, timeout=600
+        ["snakemake", "--cores", "2", "why_grok", "--config", "scale=smoke"], repo_copy, timeout=900
     )
     assert result.returncode == 0, result.stderr[-3000:]
     spec = yaml.safe_load((ROOT / "config/papers/why_grok.yaml").read_text())
@@ -216,7 +216,7 @@ def test_smoke_dag_end_to_end(repo_copy):
         for suffix in (".png", ".pdf", ".md", ".csv", ".claims.json"):
             assert (figures / f"{figure}{suffix}").stat().st_size > 0
     claims = json.loads((figures / "claims.json").read_text())
-    assert claims["scale"] == "smoke" and len(claims["claims"]) >= 9
+    assert claims["scale"] == "smoke" and len(claims["claims"]) >= 8
     for claim in claims["claims"]:
         assert claim["verdict"] == VERDICTS[2]  # not judged at smoke scale
         assert claim["paper_value"] and claim["our_value"] and claim["criterion"]
