@@ -3,8 +3,9 @@
 Every number comes from the logged runs (config/papers/why_grok.yaml). Accuracy is the logged
 `accuracy` for classification and `pair_accuracy` for regression (the classifier
 argmax_c f_c(a, b), see repro.measures.pair_accuracy). "Fit" is the first evaluated step whose
-training accuracy is >= 0.99; "generalised" is validation accuracy >= 0.95. Thresholds on the
-eNTK drift and on the fitted exponents are ours: the paper states the claims in words.
+training accuracy is >= 0.99 (regression: training loss <= 1% of the zero predictor's, p);
+"generalised" is validation accuracy >= 0.95. Thresholds on the eNTK drift and on the fitted
+exponents are ours: the paper states the claims in words.
 """
 
 from __future__ import annotations
@@ -63,14 +64,25 @@ def value_at(run: pd.DataFrame, split: str, column: str, step: float) -> float:
     return float(rows[column].iloc[0]) if len(rows) and column in rows else math.nan
 
 
+def fit_step_regression(run: pd.DataFrame, p: int) -> float:
+    """First step whose training square loss is <= 1% of the zero predictor's, E[y^2] = p
+    (labels p with probability 1/p). Pair accuracy is not used for the fit: argmax_c also
+    ranges over the c never sampled for a training pair, so it can stay below 1 at zero loss."""
+    rows = run[(run["split"] == "train") & (run["loss"] <= 0.01 * p)]
+    return float(rows["step"].min()) if len(rows) else math.nan
+
+
 def run_stats(curves: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     """Per run: fit and generalisation steps, their gap, final accuracies, ||theta||_inf, and
     the eNTK drift (training subset) at the fit and at its largest."""
     column = accuracy_column(curves)
+    primes = dict(zip(summary["run_id"], summary["data.p"], strict=True))
     rows = []
     for run_id, run in curves.groupby("run_id", sort=False):
         run = run.sort_values("step")
         fit = first_step(run, "train", column, FIT)
+        if column == "pair_accuracy":  # regression: the training loss, see fit_step_regression
+            fit = fit_step_regression(run, p=int(primes[run_id]))
         generalised = first_step(run, "val", column, GENERALISED)
         train, val = run[run["split"] == "train"], run[run["split"] == "val"]
         drift = train["ntk_drift"] if "ntk_drift" in run else pd.Series(dtype=float)
