@@ -165,7 +165,8 @@ def init_scale_claim(figure: str, stats: pd.DataFrame, scale: str, task: str) ->
     smallest, default = by_alpha.iloc[0], by_alpha.iloc[-1]
     ours = "; ".join(
         f"alpha {row['model.init_scale']:g}: fit {steps(row['step_fit'])}, "
-        f"val >= 0.95 at {steps(row['step_generalised'])}"
+        f"val >= 0.95 at {steps(row['step_generalised'])}, final train-val accuracy gap "
+        f"{row['final_train_accuracy'] - row['final_val_accuracy']:.3f}"
         for _, row in by_alpha.iterrows()
     )
     gap_small, gap_default = smallest["delay"], default["delay"]
