@@ -22,6 +22,7 @@ include: "workflow/rules/exploring_grokking.smk"
 include: "workflow/rules/grokfast.smk"
 include: "workflow/rules/tickets.smk"
 include: "workflow/rules/modular_polynomials.smk"
+include: "workflow/rules/why_grok.smk"
 
 
 rule all:

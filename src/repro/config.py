@@ -40,6 +40,7 @@ class OptimizerConfig:
     gradient_noise: float = 0.0  # std of Gaussian noise added to every gradient entry
     weight_noise: float = 0.0  # std of Gaussian noise added to every weight after a step
     grad_clip: float | None = None  # max global gradient L2 norm, applied before the filter
+    linf: float = 0.0  # lambda of the penalty lambda * max_i |theta_i| (repro.optim.linf)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class TrainConfig:
     mask: str | None = None  # {parameter name: 0/1 tensor}; masked weights stay exactly 0
     save_weights_at: tuple[int, ...] = ()  # steps whose model state goes to weights/
     autocast: str = "none"  # none | bf16: mixed precision of the training forward pass
+    dtype: str = "float32"  # float64: model, float inputs and labels (normalised GD at lr 10)
+    ntk_points: int = 1000  # examples per split in the eNTK measures (repro.measures.ntk)
 
 
 @dataclass(frozen=True)

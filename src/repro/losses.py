@@ -21,8 +21,13 @@ import torch
 import torch.nn.functional as F
 
 
+def real(outputs: torch.Tensor) -> torch.Tensor:
+    """float32 for half precision, float64 kept (train.dtype float64: a float64 log-softmax)."""
+    return outputs if outputs.dtype == torch.float64 else outputs.float()
+
+
 def cross_entropy(outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    return F.cross_entropy(outputs.float(), labels, reduction="none")
+    return F.cross_entropy(real(outputs), labels, reduction="none")
 
 
 def cross_entropy64(outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -30,7 +35,7 @@ def cross_entropy64(outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor
 
 
 def mse(outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    outputs = outputs.float()
+    outputs = real(outputs)
     if labels.is_floating_point():
         return (outputs.reshape(labels.shape) - labels).pow(2).reshape(len(labels), -1).mean(1)
     target = F.one_hot(labels, outputs.shape[-1]).to(outputs.dtype)
@@ -38,7 +43,7 @@ def mse(outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 def binary_logit(outputs: torch.Tensor) -> torch.Tensor:
-    outputs = outputs.float()
+    outputs = real(outputs)
     if outputs.dim() == 2 and outputs.shape[-1] == 2:
         return outputs[:, 1] - outputs[:, 0]
     return outputs.reshape(len(outputs))

@@ -33,10 +33,11 @@ from repro.config import RunConfig
 from repro.data import build_dataset
 from repro.device_order import DeviceOrder
 from repro.losses import LOSSES, correct
-from repro.measures import MEASURES
+from repro.measures import MEASURES, prepare_measures
 from repro.models import build_model
 from repro.optim import (
     add_gradient_noise,
+    add_linf_subgradient,
     add_weight_noise,
     build_filter,
     build_optimizer,
@@ -251,15 +252,20 @@ def train(
         torch.use_deterministic_algorithms(True)
     torch.manual_seed(config.seed)  # initial weights and dropout
     dataset = build_dataset(config.data, config.seed)
+    dtype = getattr(torch, config.train.dtype)  # floating tensors only: tokens stay int64
     for split in (dataset.train, dataset.val):
-        split.inputs, split.labels = split.inputs.to(device), split.labels.to(device)
-    model = build_model(config.model, dataset)
+        split.inputs, split.labels = (
+            t.to(device, dtype) if t.is_floating_point() else t.to(device)
+            for t in (split.inputs, split.labels)
+        )
+    model = build_model(config.model, dataset).to(dtype)
     if config.train.init_from:
         load_initial_state(model, config.train.init_from, config.train.init_parameters)
     freeze(model, config.train.freeze)
     model = model.to(device)
     masks = load_mask(model, config.train.mask) if config.train.mask else {}
     apply_mask(masks)
+    prepare_measures(model, config.train)  # theta_0 for the eNTK drift, also when resuming
     parameters = [parameter for parameter in model.parameters() if parameter.requires_grad]
     optimizer = build_optimizer(parameters, config.optimizer)
     scheduler = build_scheduler(optimizer, config.optimizer)
@@ -357,6 +363,7 @@ def train(
                 loss = loss_fn(model(inputs), labels).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            add_linf_subgradient(parameters, config.optimizer.linf)  # lambda ||theta||_inf
             apply_mask(masks, gradients=True)
             if config.optimizer.grad_clip:  # before the filter, as Grokfast's IMDb code does
                 torch.nn.utils.clip_grad_norm_(parameters, config.optimizer.grad_clip)

@@ -11,7 +11,15 @@ import inspect
 from typing import Any
 
 from repro.config import ConfigError
-from repro.data import imdb, mnist, modular, modular_multi, qm9
+from repro.data import (
+    imdb,
+    mnist,
+    modular,
+    modular_multi,
+    modular_power,
+    modular_regression,
+    qm9,
+)
 
 DATASETS = {
     "modular": modular,
@@ -19,6 +27,8 @@ DATASETS = {
     "imdb": imdb,
     "qm9": qm9,
     "modular_multi": modular_multi,
+    "modular_regression": modular_regression,
+    "modular_power": modular_power,
 }
 DOWNLOADABLE = {name: module for name, module in DATASETS.items() if hasattr(module, "download")}
 

@@ -13,9 +13,10 @@ import torch
 
 from repro.config import ConfigError, OptimizerConfig
 from repro.optim.filters import build_filter  # noqa: F401  (re-exported)
+from repro.optim.gd import build_gd
+from repro.optim.linf import add_linf_subgradient  # noqa: F401
 from repro.optim.noise import add_gradient_noise, add_weight_noise  # noqa: F401
 
-OPTIMIZERS = ("adam", "adamw", "sgd")
 # torch's fused Adam/AdamW (one kernel for the whole update) took 0.25-0.7x the time of foreach
 # per optimizer step on this CPU for every model the papers train (bench/optimizer_impl.py,
 # bench/README.md): it matters for the small models, whose steps are mostly overhead. Its
@@ -28,6 +29,9 @@ def adam_implementation(parameters: list[torch.Tensor]) -> dict[str, bool]:
     torch's default (foreach)."""
     fusable = all(p.is_floating_point() and p.device.type in FUSED_DEVICES for p in parameters)
     return {"fused": True} if parameters and fusable else {}
+
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "gd", "normalized_gd")
 
 
 def build_optimizer(parameters, config: OptimizerConfig) -> torch.optim.Optimizer:
@@ -59,6 +63,8 @@ def build_optimizer(parameters, config: OptimizerConfig) -> torch.optim.Optimize
             nesterov=config.nesterov,
             weight_decay=config.weight_decay,
         )
+    if config.name in ("gd", "normalized_gd"):  # full-batch GD of Why Do You Grok (optim/gd.py)
+        return build_gd(parameters, config.name, config.lr)
     raise ConfigError(f"optimizer.name: {config.name!r} is not one of {list(OPTIMIZERS)}")
 
 
