@@ -17,6 +17,7 @@ from repro.papers.grokfast_ablations import (
     faster,
     fig4,
     interior_best,
+    one_at_a_time,
     ratio_text,
     slower_than,
     steps_grid,
@@ -133,6 +134,37 @@ def test_fig4_judges_the_speed_up_and_the_sweet_spot():
     cells[(5.0, 20)] = [500]  # now the edge w = 20 is fastest along w
     _, _, claims = fig4(arm_tables(cells, 1000), "laptop")
     assert [claim.verdict for claim in claims] == [NOT_REPRODUCED, NOT_REPRODUCED]  # 700 > 500
+
+
+# ---- Fig. 8: one EMA setting changed at a time ----
+
+
+def test_one_at_a_time_keeps_the_runs_that_differ_only_in_the_swept_key():
+    rows = [  # (lambda, alpha, wd)
+        ("default", 2.0, 0.98, 0.005),
+        ("lamb1", 1.0, 0.98, 0.005),
+        ("lamb5", 5.0, 0.98, 0.005),
+        ("alpha90", 2.0, 0.9, 0.005),
+        ("wd0", 2.0, 0.98, 0.0),
+        ("lamb5_wd0", 5.0, 0.98, 0.0),  # two keys changed: in no line
+    ]
+    summary = pd.DataFrame(
+        rows, columns=["run_id", "filter.lamb", "filter.alpha", "optimizer.weight_decay"]
+    )
+    default = summary.iloc[0]
+    assert list(one_at_a_time(summary, default, "filter.lamb")["run_id"]) == [
+        "lamb1",
+        "default",
+        "lamb5",
+    ]
+    assert list(one_at_a_time(summary, default, "filter.alpha")["run_id"]) == [
+        "alpha90",
+        "default",
+    ]
+    assert list(one_at_a_time(summary, default, "optimizer.weight_decay")["run_id"]) == [
+        "wd0",
+        "default",
+    ]
 
 
 # ---- comparing arms ----
