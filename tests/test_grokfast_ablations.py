@@ -19,9 +19,9 @@ from repro.papers.grokfast_ablations import (
     interior_best,
     one_at_a_time,
     ratio_text,
-    slower_than,
     steps_grid,
 )
+from repro.papers.grokfast_reviews import slower_than
 from repro.papers.grokfast_trajectories import (
     distances,
     flat_state,

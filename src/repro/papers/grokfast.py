@@ -17,6 +17,7 @@ from repro.figures import accuracy_curves, plt, table_figure
 from repro.optim.filters import build_filter
 from repro.papers.exploring_grokking import by_variant
 from repro.papers.grokfast_ablations import FIGURES as ABLATION_FIGURES
+from repro.papers.grokfast_reviews import FIGURES as REVIEW_FIGURES
 
 TITLE = "Grokfast: Accelerated Grokking by Amplifying Slow Gradients"
 BASELINE_PAPER_STEPS = 39_890  # Table 1/3: baseline iterations to val acc >= 0.95
@@ -291,4 +292,5 @@ def table3(tables, scale: str):
 
 
 FIGURES = {"fig2": fig2, "fig3": fig3, "fig6": fig6, "table1": table1, "table3": table3}
-FIGURES.update(ABLATION_FIGURES)  # Figs. 4, 5, 7, 8, 12, Table 2, the reviewers' questions
+FIGURES.update(ABLATION_FIGURES)  # Figs. 4, 5, 7, 8, 12, Table 2
+FIGURES.update(REVIEW_FIGURES)  # the reviewers' questions (fig_review_*)
