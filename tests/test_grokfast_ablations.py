@@ -241,3 +241,14 @@ def test_load_trajectory_reads_weights_in_step_order_and_appends_the_end_state(t
     io.write_torch(tmp_path / "final.pt", {"model": model.state_dict(), "step": 500})
     steps, _ = load_trajectory(tmp_path)  # the end was saved already: not appended twice
     assert list(steps) == [0, 100, 500]
+
+
+def test_best_arm_prefers_reaching_95_then_the_best_accuracy():
+    from repro.papers.grokfast_reviews import best_arm
+
+    slow = {"step_val_95": 1800.0, "max_val_accuracy": 0.96}
+    fast = {"step_val_95": 900.0, "max_val_accuracy": 0.95}
+    near = {"step_val_95": NAN, "max_val_accuracy": 0.94}
+    far = {"step_val_95": NAN, "max_val_accuracy": 0.5}
+    assert best_arm([slow, near, fast]) is fast
+    assert best_arm([far, near]) is near  # nobody reached 95%: the closest, not the first

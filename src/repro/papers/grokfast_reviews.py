@@ -57,22 +57,33 @@ def fig_review_lr(tables, scale: str):
         arms.append((f"baseline lr {row['optimizer.lr']:g}", run, row))
     arms.append(("Grokfast-EMA (lr 1e-3)", ema_curves, ema))
     fig, table = compare(arms, "Baseline learning-rate sweep against Grokfast-EMA")
-    lrs = [(row["optimizer.lr"], reached(row), row["train.steps"]) for _, _, row in arms[:-1]]
-    best_lr, best, best_budget = min(lrs, key=lambda t: math.inf if math.isnan(t[1]) else t[1])
-    text, ratio = ratio_text(best, best_budget, reached(ema))
+    best_row = best_arm([row for _, _, row in arms[:-1]])
+    best_lr, best = best_row["optimizer.lr"], reached(best_row)
+    text, ratio = ratio_text(best, best_row["train.steps"], reached(ema))
     claims = [
         judge(
             "fig_review_lr",
             "Tuning the baseline's learning rate alone does not close the gap: Grokfast-EMA "
             "is at least x2 faster than the best learning rate of the sweep.",
             "not tested in the paper (reviewer's question, after Liu et al. 2022)",
-            f"best baseline lr {best_lr:g}: {steps(best)}; EMA {steps(reached(ema))}: {text}",
+            f"best baseline lr {best_lr:g}: {steps(best)} (max val acc "
+            f"{best_row['max_val_accuracy']:.3f} in {best_row['last_step']:,.0f} steps); EMA "
+            f"{steps(reached(ema))}: {text}",
             "EMA reaches 95% and needs at most half the steps of the best baseline lr",
             not math.isnan(ratio) and ratio >= 2,
             scale,
         )
     ]
     return fig, table, claims
+
+
+def best_arm(rows):
+    """The fastest arm to 95%; if none reached it, the one with the highest validation
+    accuracy (its budget then bounds the ratio, so a short cap cannot inflate the speed-up)."""
+    done = [row for row in rows if not math.isnan(reached(row))]
+    if done:
+        return min(done, key=reached)
+    return max(rows, key=lambda row: row["max_val_accuracy"])
 
 
 def fig_review_highpass(tables, scale: str):
