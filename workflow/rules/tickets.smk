@@ -23,7 +23,7 @@ rule tickets_mask:
     conda:
         "../../envs/repro.yaml"
     params:
-        run_dir="results/{scale}/tickets/{experiment}/{run}",
+        run_dir=lambda wildcards, input: Path(input[0]).parent,
     shell:
         "python -m repro mask {params.run_dir} --method {wildcards.method} --rate {wildcards.rate}"
         " --step {wildcards.step} --out {output} > {log} 2>&1"

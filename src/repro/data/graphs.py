@@ -32,8 +32,12 @@ class Graphs:
     def __getitem__(self, index) -> Graphs:
         return Graphs(self.nodes[index], self.edges[index], self.mask[index])
 
-    def to(self, device) -> Graphs:
-        return Graphs(self.nodes.to(device), self.edges.to(device), self.mask.to(device))
+    def to(self, device, dtype: torch.dtype | None = None) -> Graphs:
+        """On `device`; the float features (not the mask) also cast to `dtype` if given."""
+        features = (
+            t.to(device, dtype) if dtype else t.to(device) for t in (self.nodes, self.edges)
+        )
+        return Graphs(*features, self.mask.to(device))
 
     def is_floating_point(self) -> bool:
         """Models treat float inputs as feature vectors, not token ids."""
