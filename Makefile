@@ -6,7 +6,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 CORES ?= all
 SCALE ?= laptop
 
-.PHONY: all test lint format smoke report clean-results
+.PHONY: all test test-slow lint format smoke report clean-results
 all: $(STAMP)
 	snakemake --cores $(CORES) --config scale=$(SCALE)
 
@@ -18,6 +18,9 @@ $(STAMP): requirements.txt pyproject.toml
 
 test: $(STAMP)
 	pytest
+
+test-slow: $(STAMP)
+	pytest -m slow
 
 smoke: $(STAMP)
 	snakemake --cores $(CORES) --config scale=smoke

@@ -266,6 +266,7 @@ def test_imdb_needs_the_download_and_its_train_jobs_depend_on_it(repo_copy):
     assert "fetch_imdb" in online.stdout and "imdb/grokfast_seed=0" in online.stdout
 
 
+@pytest.mark.slow
 def test_smoke_dag_of_the_tasks(repo_copy):
     figures = ["fig9", "fig10", "fig11", "table4", "table5", "table6"]
     targets = [f"grokfast_{figure}" for figure in figures]

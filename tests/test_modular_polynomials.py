@@ -4,6 +4,7 @@ pre-grokked runs trained after their upstream run, FFD/FCR logged in the runs' m
 import json
 
 import pandas as pd
+import pytest
 import yaml
 
 from conftest import run
@@ -12,6 +13,7 @@ from repro.claims import VERDICTS
 PAPER = "modular_polynomials"
 
 
+@pytest.mark.slow
 def test_smoke_pipeline_end_to_end(repo_copy):
     result = run(
         ["snakemake", "--cores", "2", PAPER, "--config", "scale=smoke"],

@@ -78,6 +78,7 @@ def test_dry_run_plans_every_run_at_scale(repo_copy, scale):
     assert masks and all(method in MASK_METHODS for _, method in masks)
 
 
+@pytest.mark.slow
 def test_smoke_dag_end_to_end(repo_copy):
     result = run(
         ["snakemake", "--cores", "2", "tickets", "--config", "scale=smoke"],

@@ -205,6 +205,7 @@ def test_regression_run_logs_linf_and_pair_accuracy_in_float64(tmp_path):
 # ---- the paper's DAG ----
 
 
+@pytest.mark.slow
 def test_smoke_dag_end_to_end(repo_copy):
     result = run(
         ["snakemake", "--cores", "2", "why_grok", "--config", "scale=smoke"], repo_copy, timeout=900
