@@ -20,6 +20,10 @@ from repro.config import ConfigError, check_schema, deep_merge, load_schema, run
             {"data": {"name": "modular", "p": 11, "operation": "add", "train_fraction": 1.5}},
             "data.train_fraction",
         ),
+        (
+            {"data": {"name": "modular", "p": 11, "operation": "add"}},
+            "data.train_fraction: required for dataset 'modular'",
+        ),
         ({"train": {"steps": 0}}, "train.steps"),
         ({"train": {"stepz": 10}}, "train: unknown key"),
     ],

@@ -49,6 +49,13 @@ def _kwargs(function, data: dict[str, Any]) -> dict[str, Any]:
                 f"data.{key}: unknown key for dataset {data['name']!r}; expected "
                 f"one of {[k for k in accepted if k != 'split_seed']}"
             )
+    for key, parameter in accepted.items():
+        required = parameter.default is inspect.Parameter.empty and parameter.kind in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY,
+        )
+        if required and key not in kwargs:
+            raise ConfigError(f"data.{key}: required for dataset {data['name']!r}")
     return kwargs
 
 
