@@ -36,7 +36,6 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 from repro import io
@@ -48,7 +47,6 @@ from repro.losses import LOSSES
 from repro.models import build_model
 from repro.models.stacked import STACKABLE, stacked_forward
 from repro.optim import build_filter
-from repro.provenance import environment
 from repro.schedule import evaluation_steps
 from repro.surgery import load_initial_state
 from repro.train import (
@@ -57,8 +55,8 @@ from repro.train import (
     State,
     evaluate,
     next_batch,
-    peak_memory_mb,
     resolve_device,
+    write_outputs,
 )
 
 PER_RUN_OPTIMIZER = ("lr", "weight_decay", "gradient_noise", "weight_noise")
@@ -445,7 +443,7 @@ def train_bundle(
     members_ids = [m.config.run_id for m in members]
     for index, member in enumerate(members):
         weights = member.final if member.final is not None else snapshot(index)
-        write_outputs(member, weights, wall, device, threads, started, members_ids)
+        write_member_outputs(member, weights, wall, device, threads, started, members_ids)
         statuses.append(member.status)
     return statuses
 
@@ -494,33 +492,21 @@ def latest_checkpoint(state_dir: Path) -> dict | None:
     return saved
 
 
-def write_outputs(member, weights, wall, device, threads, started, member_ids) -> None:
-    """The files of a solo run (repro.train), plus the bundle's members in provenance.json."""
-    config, state, outdir = member.config, member.state, member.outdir
-    io.write_parquet(outdir / "metrics.parquet", pd.DataFrame(state.rows))
-    io.write_torch(
-        outdir / "final.pt", {"model": weights, "step": state.step, "config": config.to_dict()}
-    )
-    io.write_json(
-        outdir / "provenance.json",
-        {
-            "run": f"{config.paper}/{config.experiment}/{config.run_id}",
-            "config": config.to_dict(),
-            "seed": config.seed,
-            "status": member.status,
-            "steps_done": state.step,
-            "stopped_early": state.stopped_early,
-            "resumed_from_steps": state.resumed_from,
-            "wall_time_s": round(wall, 3),  # of the whole bundle
-            "steps_per_s": round(state.step / wall, 3) if wall > 0 else None,
-            "device": str(device),
-            "threads": threads,
-            "peak_memory_mb": peak_memory_mb(device),
-            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "process_started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-            "bundle": member_ids,  # trained in one process with these runs (repro.batched)
-            **environment(),
-        },
+def write_member_outputs(member, weights, wall, device, threads, started, member_ids) -> None:
+    """The files of a solo run (repro.train), plus the bundle's members in provenance.json;
+    the wall time is the whole bundle's."""
+    state = member.state
+    write_outputs(
+        member.outdir,
+        member.config,
+        state,
+        member.status,
+        weights,
+        wall,
+        device,
+        threads,
+        started,
+        bundle=member_ids,
     )
     member.log(f"{member.status}: {state.step} steps in {wall:.1f} s")
     member.log.close()

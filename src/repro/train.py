@@ -234,6 +234,47 @@ def load_checkpoint(path: Path, model, optimizer, scheduler, gradient_filter, ge
     )
 
 
+def write_outputs(
+    outdir: Path,
+    config: RunConfig,
+    state: State,
+    status: str,
+    weights: dict,
+    wall: float,
+    device: torch.device,
+    threads: int,
+    started: float,
+    **extra,
+) -> None:
+    """metrics.parquet, final.pt and provenance.json of a finished run; `extra` keys go into
+    provenance.json (a bundle names its members there)."""
+    io.write_parquet(outdir / "metrics.parquet", pd.DataFrame(state.rows))
+    io.write_torch(
+        outdir / "final.pt", {"model": weights, "step": state.step, "config": config.to_dict()}
+    )
+    io.write_json(
+        outdir / "provenance.json",
+        {
+            "run": f"{config.paper}/{config.experiment}/{config.run_id}",
+            "config": config.to_dict(),
+            "seed": config.seed,
+            "status": status,
+            "steps_done": state.step,
+            "stopped_early": state.stopped_early,
+            "resumed_from_steps": state.resumed_from,
+            "wall_time_s": round(wall, 3),
+            "steps_per_s": round(state.step / wall, 3) if wall > 0 else None,
+            "device": str(device),
+            "threads": threads,
+            "peak_memory_mb": peak_memory_mb(device),
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "process_started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+            **extra,
+            **environment(),
+        },
+    )
+
+
 def train(
     config: RunConfig, outdir: str | Path, threads: int = 1, progress: bool | None = None
 ) -> str:
@@ -393,31 +434,7 @@ def train(
             bar.close()
 
     wall = elapsed()
-    io.write_parquet(outdir / "metrics.parquet", pd.DataFrame(state.rows))
-    io.write_torch(
-        outdir / "final.pt",
-        {"model": model.state_dict(), "step": state.step, "config": config.to_dict()},
-    )
-    io.write_json(
-        outdir / "provenance.json",
-        {
-            "run": f"{config.paper}/{config.experiment}/{config.run_id}",
-            "config": config.to_dict(),
-            "seed": config.seed,
-            "status": status,
-            "steps_done": state.step,
-            "stopped_early": state.stopped_early,
-            "resumed_from_steps": state.resumed_from,
-            "wall_time_s": round(wall, 3),
-            "steps_per_s": round(state.step / wall, 3) if wall > 0 else None,
-            "device": str(device),
-            "threads": threads,
-            "peak_memory_mb": peak_memory_mb(device),
-            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "process_started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-            **environment(),
-        },
-    )
+    write_outputs(outdir, config, state, status, model.state_dict(), wall, device, threads, started)
     log(f"{status}: {state.step} steps in {wall:.1f} s")
     log.close()
     return status
