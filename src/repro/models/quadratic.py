@@ -20,6 +20,8 @@ import math
 import torch
 from torch import nn
 
+from repro.models.init import scale_parameters
+
 
 class QuadraticNet(nn.Module):
     def __init__(
@@ -38,9 +40,7 @@ class QuadraticNet(nn.Module):
         self.b_position = 2 if seq_len == 4 else 1  # [a, op, b, =], [a, b] or [a, b, c]
         self.W = nn.Parameter(torch.randn(hidden, 2 * n_classes) * math.sqrt(2 / (2 * n_classes)))
         self.V = nn.Parameter(torch.randn(n_classes, hidden) * math.sqrt(2 / hidden))
-        with torch.no_grad():
-            self.W.mul_(init_scale)
-            self.V.mul_(init_scale)
+        scale_parameters(self, init_scale)
 
     def hidden_preactivation(self, inputs: torch.Tensor) -> torch.Tensor:
         if self.onehot:
