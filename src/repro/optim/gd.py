@@ -27,12 +27,12 @@ class NormalizedGD(torch.optim.Optimizer):
             return loss
         norms = torch.stack([torch.linalg.vector_norm(g) for g in gradients])
         norm = torch.linalg.vector_norm(norms)  # of the whole gradient vector
-        if norm == 0:
-            return loss
+        # a zero gradient takes no step; computed on the device (no host sync per step)
+        inverse = torch.where(norm > 0, 1 / norm, torch.zeros_like(norm))
         for group in self.param_groups:
             for parameter in group["params"]:
                 if parameter.grad is not None:
-                    parameter.add_(parameter.grad, alpha=-group["lr"] / float(norm))
+                    parameter.sub_(parameter.grad * (group["lr"] * inverse))
         return loss
 
 

@@ -23,10 +23,13 @@ def add_linf_subgradient(parameters, strength: float) -> None:
         return
     parameters = [p for p in parameters if p.numel()]
     maxima = torch.stack([p.abs().max() for p in parameters])
-    owner = int(maxima.argmax())  # first tensor holding the global maximum
-    parameter = parameters[owner]
-    flat_index = int(parameter.abs().argmax())
-    if parameter.grad is None:
-        parameter.grad = torch.zeros_like(parameter)
-    entry = parameter.view(-1)[flat_index]
-    parameter.grad.view(-1)[flat_index] += strength * torch.sign(entry)
+    # the first tensor holding the global maximum, found on the device (no host sync per step)
+    holds_max = maxima == maxima.max()
+    owner = holds_max & (holds_max.cumsum(0) == 1)
+    for index, parameter in enumerate(parameters):
+        if parameter.grad is None:  # no loss gradient (none in the papers' nets): a zero one
+            parameter.grad = torch.zeros_like(parameter)
+        flat_index = parameter.abs().argmax().view(1)
+        entry = parameter.view(-1).index_select(0, flat_index)
+        step = strength * torch.sign(entry) * owner[index]  # 0 except in the owner
+        parameter.grad.view(-1).index_add_(0, flat_index, step)
