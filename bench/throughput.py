@@ -22,6 +22,12 @@
    conservative one, used in the summary) and "end to end" (wall time of everything, start-up
    of 16 Python processes included).
 
+4. bound: for each small model, what batching can gain at most. A bundle still does every run's
+   arithmetic; it saves only what a solo step costs whatever its size (Python, dispatch,
+   optimizer launches). That overhead is measured as the CPU time of a solo step at batch 8,
+   against one at the benchmark's batch (1 thread, CPU time, so it holds under load too): the
+   bound is step / (step - overhead). `--only-bounds` prints these lines alone.
+
 Last line: `summary: loop X, batched-mlp X, batched-lstm X, batched-quadratic X` (ratios, > 1:
 ours / batched is faster). On a shared machine other processes' load changes every number;
 run it on an idle machine before trusting a ratio (see bench/README.md).
@@ -53,6 +59,7 @@ from repro.batched import train_bundle  # noqa: E402
 from repro.config import ROOT, RunConfig, run_config_from_dict  # noqa: E402
 from repro.data import build_dataset  # noqa: E402
 from repro.models import build_model  # noqa: E402
+from repro.train import train  # noqa: E402
 
 SMALL_MODELS = {  # name: (data, model, batch size)
     "mlp": (
@@ -139,8 +146,12 @@ def loop_section(args) -> tuple[float, float, float]:
     return our_rate / reference_rate, achieved, matmul
 
 
-def small_configs(name: str, steps: int) -> list[RunConfig]:
-    data, model, batch = SMALL_MODELS[name]
+OVERHEAD_BATCH = 8  # examples: a step this small is almost all per-step overhead
+
+
+def small_configs(name: str, steps: int, batch: int | None | str = "bench") -> list[RunConfig]:
+    data, model, bench_batch = SMALL_MODELS[name]
+    batch = bench_batch if batch == "bench" else batch
     return [
         run_config_from_dict(
             {
@@ -157,6 +168,38 @@ def small_configs(name: str, steps: int) -> list[RunConfig]:
         )
         for seed in range(N_RUNS)
     ]
+
+
+def solo_cpu_ms(config: RunConfig) -> float:
+    """CPU milliseconds per step of one repro.train.train call on 1 thread (set-up and
+    evaluations included). CPU time, not wall time: it does not count the time other processes
+    hold the core, so the ratio of two of these holds on a loaded machine too."""
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    threads = torch.get_num_threads()
+    with tempfile.TemporaryDirectory() as outdir, contextlib.redirect_stderr(io.StringIO()):
+        start = time.process_time()
+        train(config, outdir, threads=1, progress=False)
+        seconds = time.process_time() - start
+    torch.use_deterministic_algorithms(deterministic)
+    torch.set_num_threads(threads)
+    return 1e3 * seconds / config.train.steps
+
+
+def overhead_bound(name: str, steps: int) -> float:
+    """The most batching can gain for this model: a bundle still does each run's arithmetic,
+    and can only save what a solo step spends regardless of its size. That part is measured as
+    the cost of a step at OVERHEAD_BATCH examples; the bound is step / (step - overhead)."""
+    full = solo_cpu_ms(small_configs(name, steps)[0])
+    tiny = solo_cpu_ms(small_configs(name, steps, OVERHEAD_BATCH)[0])
+    bound = full / max(full - tiny, 1e-9)
+    batch = SMALL_MODELS[name][2] or "full"
+    print(
+        f"bound-{name}: a solo step (1 thread, CPU time) costs {full:.2f} ms at batch {batch} "
+        f"and {tiny:.2f} ms at batch {OVERHEAD_BATCH}: per-step overhead is "
+        f"{100 * min(tiny / full, 1):.0f}% of the step, so batching, at the solo rate of "
+        f"arithmetic, gains at most {bound:.2f}x"
+    )
+    return bound
 
 
 def in_loop_seconds(outdir: Path) -> float:
@@ -241,6 +284,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer steps (about 2 minutes)")
     parser.add_argument("--repeats", type=int, default=1, help="loop timings; medians (1)")
     parser.add_argument("--bundle-threads", type=int, default=2, help="bundle's threads (2)")
+    parser.add_argument(
+        "--only-bounds", action="store_true", help="only the batching bounds (section 4)"
+    )
     args = parser.parse_args()
     quick = args.quick
     args.matmul_size = 1024 if quick else 2048
@@ -255,8 +301,15 @@ def main() -> None:
         }
     )
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
+    if args.only_bounds:
+        for name in SMALL_MODELS:
+            overhead_bound(name, steps[name])
+        return
     loop, _, _ = loop_section(args)
-    ratios = {name: batched_section(name, steps[name], args) for name in SMALL_MODELS}
+    ratios = {}
+    for name in SMALL_MODELS:
+        ratios[name] = batched_section(name, steps[name], args)
+        overhead_bound(name, steps[name])
     print(
         f"summary: loop {loop:.2f}, batched-mlp {ratios['mlp']:.2f}, "
         f"batched-lstm {ratios['lstm']:.2f}, batched-quadratic {ratios['quadratic']:.2f}"
