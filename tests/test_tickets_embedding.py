@@ -177,3 +177,19 @@ def test_training_is_bit_for_bit_deterministic_and_masked_weights_stay_zero(
     assert float(states[0]["embed.weight"][mask["embed.weight"] == 0].abs().max()) == 0.0
     assert all(bool(states[0][key][m == 0].eq(0).all()) for key, m in mask.items())
     assert all(bool(states[0][key][m == 1].ne(0).any()) for key, m in mask.items())
+
+
+def test_transformer_attention_matches_batched_matmuls(dataset):
+    """The two-key attention by products and sums equals softmax(q k^T / sqrt(d)) v."""
+    torch.manual_seed(0)
+    model = TicketsTransformer(P, 2, P, d_model=16, n_heads=2, d_mlp=24)
+    inputs = dataset.train.inputs
+    n, heads, head = len(inputs), 2, 8
+    x = model.embed(inputs.view(n, 2, P))
+    q = model.query(x[:, -1:]).view(n, 1, heads, head).transpose(1, 2)
+    k = model.key(x).view(n, 2, heads, head).transpose(1, 2)
+    v = model.value(x).view(n, 2, heads, head).transpose(1, 2)
+    weights = (q @ k.transpose(-1, -2) / head**0.5).softmax(dim=-1)
+    h = x[:, -1] + model.attention_out((weights @ v).transpose(1, 2).reshape(n, -1))
+    expected = model.unembed(h + model.outproj(torch.relu(model.inproj(h))))
+    torch.testing.assert_close(model(inputs), expected, rtol=1e-5, atol=1e-6)

@@ -181,12 +181,14 @@ class TicketsTransformer(nn.Module):
         n = inputs.shape[0]
         x = embed_onehot(self.embed, inputs.view(n, 2, self.vocab_size))  # (n, 2, d)
         head = x.shape[-1] // self.n_heads
-        q = self.query(x[:, -1:]).view(n, 1, self.n_heads, head).transpose(1, 2)
-        k = self.key(x).view(n, 2, self.n_heads, head).transpose(1, 2)
-        v = self.value(x).view(n, 2, self.n_heads, head).transpose(1, 2)
-        # the last position attends to both positions (causal: nothing lies after it)
-        weights = (q @ k.transpose(-1, -2) / math.sqrt(head)).softmax(dim=-1)
-        mixed = (weights @ v).transpose(1, 2).reshape(n, -1)
+        q = self.query(x[:, -1]).view(n, 1, self.n_heads, head)
+        k = self.key(x).view(n, 2, self.n_heads, head)
+        v = self.value(x).view(n, 2, self.n_heads, head)
+        # the last position attends to both positions (causal: nothing lies after it). With
+        # two keys, products and sums over (n, 2, heads, head): as q k^T and weights v, but
+        # without n tiny batched matmuls (a quarter of the step on the CPU)
+        weights = ((q * k).sum(-1) / math.sqrt(head)).softmax(dim=1)  # (n, 2, heads)
+        mixed = (weights.unsqueeze(-1) * v).sum(1).reshape(n, -1)
         h = x[:, -1] + self.attention_out(mixed)
         h = h + self.outproj(torch.relu(self.inproj(h)))
         return self.unembed(h)
