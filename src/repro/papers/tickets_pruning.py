@@ -91,20 +91,11 @@ def fig4(tables, scale: str):
     epochs = epochs.assign(mask_step=[int(v[1:]) for v in epochs.index]).sort_values("mask_step")
     epochs["base_test_accuracy_at_step"] = [mean_at(base_val, t) for t in epochs["mask_step"]]
     fig, (ax_t, ax_k) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
-    ax_t.plot(
-        epochs["mask_step"],
-        epochs["final_test_accuracy"],
-        "o-",
-        color=TICKET_COLOR,
-        label="ticket from step t: final test acc",
-    )
-    ax_t.plot(
-        epochs["mask_step"],
-        epochs["base_test_accuracy_at_step"],
-        "s--",
-        color=BASE_COLOR,
-        label="base: test acc at step t",
-    )
+    for column, style, color, label in (
+        ("final_test_accuracy", "o-", TICKET_COLOR, "ticket from step t: final test acc"),
+        ("base_test_accuracy_at_step", "s--", BASE_COLOR, "base: test acc at step t"),
+    ):
+        ax_t.plot(epochs["mask_step"], epochs[column], style, color=color, label=label)
     label_test_accuracy(ax_t, "(a) tickets taken at step t", "step t of the mask (k = 0.6)")
     shown = [v for v in ("k10", "k30", "k50", "k70", "k90") if v in RATE_OF]
     present = set(tables["tickets_mlp"][1]["variant"])
