@@ -51,3 +51,93 @@ def test_smoke_pipeline_end_to_end(repo_copy):
     )["model"]
     assert torch.equal(upstream["embed.weight.weight"], downstream["embed.weight.weight"])
     assert not torch.equal(upstream["unembed.weight"], downstream["unembed.weight"])
+
+
+# --- Fig 1, Tables A.2 and A.3: built from the config and the operation registry (fast) ---
+
+
+def test_expression_classes_follow_the_form_of_each_polynomial():
+    from repro.papers.modular_polynomials_setup import expression_class, expression_classes
+
+    expected = {
+        "add": "elementary arithmetic",
+        "div": "elementary arithmetic",
+        "2a-3b": "linear",
+        "sum3": "power of a sum or difference (factorizable)",
+        "diff4": "power of a sum or difference (factorizable)",
+        "sum2+a+b": "power of a sum or difference (factorizable)",
+        "a2-b2": "sum of univariate terms",
+        "a3+2b": "sum of univariate terms",
+        "ab+a+b": "multiplication plus linear (factorizable)",
+        "a2+ab+b2": "cross terms (non-factorizable)",
+        "a3+ab2+b": "cross terms (non-factorizable)",
+        "a^2+2*a*b+b^2": "power of a sum or difference (factorizable)",  # (a+b)^2 expanded
+    }
+    for operation, name in expected.items():
+        assert expression_class(operation) == name, operation
+    table = expression_classes().set_index("class")
+    # Fig 6's hand-written groups (modular_polynomials_accuracy) agree with the derived classes
+    factorizable = table.loc["power of a sum or difference (factorizable)", "names"].split()
+    cross = table.loc["cross terms (non-factorizable)", "names"].split()
+    assert {"sum2", "sum3", "sum4", "diff2", "diff3", "sum2+a+b"} <= set(factorizable)
+    assert set(cross) == {"a2+ab+b2", "a2+ab+b2+a", "a3+ab", "a3+ab2+b"}
+    assert sum(len(names.split()) for names in table["names"]) == 4 + 26  # every operation once
+
+
+def test_table_a2_reads_the_planned_runs_and_flags_differences():
+    from repro.papers.modular_polynomials_setup import hyperparameters
+
+    smoke = hyperparameters("smoke").set_index("hyper-parameter")
+    paper = hyperparameters("paper").set_index("hyper-parameter")
+    assert smoke.loc["d_model", "ours (smoke)"] == "16"
+    assert smoke.loc["d_model", "differs"] == "yes"
+    assert paper.loc["d_model", "ours (paper)"] == "128"
+    assert paper.loc["d_model", "differs"] == ""
+    assert paper.loc["steps", "differs"] == "" and paper.loc["seeds", "differs"] == ""
+    # what the built model has, against the paper's model (no positions, no biases)
+    assert paper.loc["positional embedding", "ours (paper)"] == "learned"
+    assert paper.loc["biases", "differs"] == "yes"
+    assert paper.loc["vocabulary", "ours (paper)"] == "99"  # p + 2 at p = 97
+    assert set(paper.loc["modulus p", "ours (paper)"].split(", ")) == {"59", "97", "113"}
+
+
+def test_fig1_states_come_from_the_pg_freeze_lists():
+    from repro.papers.modular_polynomials_setup import module_states
+
+    data = module_states("smoke")
+    state = data.set_index(["scheme", "module"])["state"]
+    assert state[("scratch", "embed")] == "trained from init"
+    assert state[("add_e", "embed")] == "loaded, frozen"
+    assert state[("add_e", "unembed")] == "trained from init"
+    assert state[("mul_t", "blocks.0.mlp.0")] == "loaded, frozen"
+    assert state[("mul_t", "position")] == "loaded, frozen"
+    assert state[("mul_t", "embed")] == "trained from init"
+    assert state[("random_embedding", "embed")] == "frozen at init"
+    # paper scale: the three PG-E variants share one scheme
+    schemes = set(module_states("paper")["scheme"])
+    assert "add_e / sub_e / mul_e" in schemes and "add_t / sub_t / mul_t" in schemes
+
+
+def test_moduli_runs_take_each_p_from_scratch_and_primes():
+    from repro.papers.modular_polynomials_spectra import moduli_runs
+
+    def summary(rows):
+        columns = ["run_id", "data.p", "data.operation", "data.train_fraction", "seed"]
+        frame = pd.DataFrame(rows, columns=columns)
+        frame["max_val_accuracy"] = [0.99, 0.2, 0.99][: len(frame)]
+        return frame
+
+    tables = {
+        "scratch": (None, summary([("s_add", 59, "add", 0.3, 0), ("s_mul", 59, "mul", 0.3, 0)])),
+        "primes": (None, summary([("p_add", 97, "add", 0.5, 0), ("p_sub", 113, "sub", 0.3, 0)])),
+    }
+    chosen = [
+        (p, op, experiment, row["run_id"])
+        for p, op, experiment, row in moduli_runs(tables, ["add", "sub", "mul"])
+    ]
+    assert chosen == [
+        (59, "add", "scratch", "s_add"),
+        (59, "mul", "scratch", "s_mul"),
+        (97, "add", "primes", "p_add"),
+        (113, "sub", "primes", "p_sub"),
+    ]

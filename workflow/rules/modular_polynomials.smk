@@ -7,6 +7,11 @@ rule modular_polynomials:
         paper_files("modular_polynomials"),
 
 
+rule modular_polynomials_fig1:
+    input:
+        figure_files("modular_polynomials", "fig1"),
+
+
 rule modular_polynomials_fig2:
     input:
         figure_files("modular_polynomials", "fig2"),
@@ -62,6 +67,16 @@ rule modular_polynomials_fig11:
         figure_files("modular_polynomials", "fig11"),
 
 
+rule modular_polynomials_table_a2:
+    input:
+        figure_files("modular_polynomials", "table_a2"),
+
+
+rule modular_polynomials_table_a3:
+    input:
+        figure_files("modular_polynomials", "table_a3"),
+
+
 rule modular_polynomials_table_a4:
     input:
         figure_files("modular_polynomials", "table_a4"),
@@ -105,6 +120,21 @@ rule modular_polynomials_fig_a17:
 rule modular_polynomials_fig_a18:
     input:
         figure_files("modular_polynomials", "fig_a18"),
+
+
+rule modular_polynomials_fig_a19:
+    input:
+        figure_files("modular_polynomials", "fig_a19"),
+
+
+rule modular_polynomials_fig_a20:
+    input:
+        figure_files("modular_polynomials", "fig_a20"),
+
+
+rule modular_polynomials_fig_a21:
+    input:
+        figure_files("modular_polynomials", "fig_a21"),
 
 
 rule modular_polynomials_fig_a22:

@@ -6,7 +6,8 @@ the ablations of App. E come from the runs' final weights (modular_polynomials_a
 Numbers quoted from the paper are in shared/papers/grokking.md section 4. "Groks" here means
 the validation (test) accuracy reaches 0.95 within the budget [I]; runs stop at 0.99.
 
-The figure code, one module per family: _spectra (Figs 3, 5, 7, A.18), _accuracy (Figs 4, 6,
+The figure code, one module per family: _setup (Fig 1, Tables A.2, A.3: from the config and the
+operation registry, no training), _spectra (Figs 3, 5, 7, A.18-A.21), _accuracy (Figs 4, 6,
 A.13, A.17, A.22), _progress (FFD / FCR against steps: Figs 8, A.14-A.16), _pregrokked (Figs 2,
 9, A.24, Table 1), _multitask (Figs 10, 11), _ablations (Table A.4, Fig A.12), _operations
 (Table A.5, Fig A.23); _runs holds what they share, _analysis the analyses of final weights.
@@ -20,6 +21,7 @@ import repro.papers.modular_polynomials_multitask as multitask
 import repro.papers.modular_polynomials_operations as operations
 import repro.papers.modular_polynomials_pregrokked as pregrokked
 import repro.papers.modular_polynomials_progress as progress
+import repro.papers.modular_polynomials_setup as setup
 import repro.papers.modular_polynomials_spectra as spectra
 
 TITLE = (
@@ -28,6 +30,7 @@ TITLE = (
 )
 
 FIGURES = {
+    "fig1": setup.fig1,
     "fig2": pregrokked.fig2,
     "fig3": spectra.fig3,
     "fig4": accuracy.fig4,
@@ -39,6 +42,8 @@ FIGURES = {
     "table1": pregrokked.table1,
     "fig10": multitask.fig10,
     "fig11": multitask.fig11,
+    "table_a2": setup.table_a2,
+    "table_a3": setup.table_a3,
     "table_a4": ablations.table_a4,
     "fig_a12": ablations.fig_a12,
     "fig_a13": accuracy.fig_a13,
@@ -48,6 +53,9 @@ FIGURES = {
     "table_a5": operations.table_a5,
     "fig_a17": accuracy.fig_a17,
     "fig_a18": spectra.fig_a18,
+    "fig_a19": spectra.fig_a19,
+    "fig_a20": spectra.fig_a20,
+    "fig_a21": spectra.fig_a21,
     "fig_a22": accuracy.fig_a22,
     "fig_a23": operations.fig_a23,
     "fig_a24": pregrokked.fig_a24,
