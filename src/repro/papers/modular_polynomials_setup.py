@@ -240,11 +240,11 @@ LABELS = {
     "blocks.0.mlp.2": "MLP W_out",
     "unembed": "W_U: unembedding",
 }
-STATES = {
-    "loaded, frozen": "C0",
-    "loaded, trained": "C2",
-    "frozen at init": "C1",
-    "trained from init": "0.9",
+STATES = {  # light fills, so that the black labels stay readable
+    "loaded, frozen": "#9ecae1",
+    "loaded, trained": "#a1d99b",
+    "frozen at init": "#fdae6b",
+    "trained from init": "0.93",
 }
 
 

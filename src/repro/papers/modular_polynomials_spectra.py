@@ -236,6 +236,7 @@ def fig_a18(tables, scale):
 # laptop scale: p = 59 from scratch, p = 97 from primes; p = 113 runs at paper scale only).
 ELEMENTARY_OPS = ["add", "sub", "mul"]
 POLYNOMIAL_OPS = ["a2+b2", "a2-b", "ab+a+b"]
+MEASURES = {"ffd_we": "FFD(W_E)", "fcr_we": "FCR(W_E)", "ffd_wl": "FFD(W_L)", "fcr_wl": "FCR(W_L)"}
 
 
 def moduli_runs(tables, operations) -> list[tuple[int, str, str, pd.Series]]:
@@ -259,16 +260,14 @@ def moduli_figure(tables, scale, operations, title):
     chosen = moduli_runs(tables, operations)
     rows = [(experiment, row, f"p={p} ") for p, _, experiment, row in chosen]
     fig, records = spectrum_grid(rows, scale, title)
-    data = pd.DataFrame(records)
-    if len(data):
-        data.insert(0, "p", [p for p, *_ in chosen])
+    columns = ["operation", "run_id", R, "max_val_accuracy", *MEASURES]
+    data = pd.DataFrame(records, columns=columns)
+    data.insert(0, "p", [p for p, *_ in chosen])
     return fig, data
 
 
 def grokked_at(data: pd.DataFrame, p: int, operation: str):
     """The record of an operation at p if its analysed run grokked, else None."""
-    if "p" not in data:
-        return None
     rows = data[(data["p"] == p) & (data["operation"] == operation)]
     if not len(rows) or rows["max_val_accuracy"].iloc[0] < GROKS:
         return None
@@ -280,7 +279,7 @@ def fig_a19(tables, scale):
         tables, scale, ELEMENTARY_OPS, "Fourier analysis of a+b, a-b, ab at every modulus p run"
     )
     checks, ours = [], []
-    for p in sorted(set(data.get("p", []))):
+    for p in sorted(set(data["p"])):
         add, sub, mul = (grokked_at(data, p, op) for op in ELEMENTARY_OPS)
         if add is not None:
             checks.append(add.ffd_we <= 0.3 and add.fcr_we >= 0.7)
@@ -315,7 +314,7 @@ def fig_a20(tables, scale):
         "Fourier analysis of a^2+b^2, a^2-b, ab+a+b at every modulus p run",
     )
     checks, ours = [], []
-    for p in sorted(set(data.get("p", []))):
+    for p in sorted(set(data["p"])):
         for operation in POLYNOMIAL_OPS:
             record = grokked_at(data, p, operation)
             if record is None:
@@ -339,9 +338,6 @@ def fig_a20(tables, scale):
     return fig, data, claims
 
 
-MEASURES = {"ffd_we": "FFD(W_E)", "fcr_we": "FCR(W_E)", "ffd_wl": "FFD(W_L)", "fcr_wl": "FCR(W_L)"}
-
-
 def fig_a21(tables, scale):
     operations = ELEMENTARY_OPS + POLYNOMIAL_OPS
     records = []
@@ -357,9 +353,10 @@ def fig_a21(tables, scale):
                 **fourier.ffd_fcr(model),
             }
         )
-    data = pd.DataFrame(records)
+    columns = ["p", "operation", "experiment", R, "max_val_accuracy", *MEASURES]
+    data = pd.DataFrame(records, columns=columns)
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.4), layout="constrained")
-    ps = sorted(set(data.get("p", [])))
+    ps = sorted(set(data["p"]))
     width = 0.8 / max(len(ps), 1)
     for ax, (measure, name) in zip(axes, MEASURES.items(), strict=True):
         for index, p in enumerate(ps):
@@ -375,7 +372,7 @@ def fig_a21(tables, scale):
         ax.legend(fontsize="x-small")
     fig.suptitle("FFD and FCR at the end of training, per operation and modulus p")
     checks, ours = [], []
-    for operation in operations if len(data) else []:
+    for operation in operations:
         grokked = data[(data["operation"] == operation) & (data["max_val_accuracy"] >= GROKS)]
         if len(grokked) >= 2:
             spread = float(grokked["ffd_we"].max() - grokked["ffd_we"].min())
