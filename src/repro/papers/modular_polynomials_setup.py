@@ -256,15 +256,15 @@ def module_of(parameter: str) -> str:
 
 
 def schemes(scale: str) -> tuple[OrderedDict, object]:
-    """{scheme label: (init_parameters, freeze)} of the scratch, pre-grokked (pg: variants that
-    share the same lists are one scheme) and frozen-random-embedding experiments, and the
-    scratch run's config."""
+    """{scheme label: (loads an upstream run, init_parameters, freeze)} of the scratch,
+    pre-grokked (pg: variants that share the same lists are one scheme) and frozen random
+    embedding experiments, and the scratch run's config."""
     spec = load_paper(PAPER)
     found = OrderedDict()
     for experiment in ("scratch", "pg", "random_embedding"):
         for run in plan_experiment(spec, experiment, scale):
             train = run.config.train
-            key = (train.init_parameters if train.init_from else (), train.freeze)
+            key = (bool(train.init_from), train.init_parameters, train.freeze)
             found.setdefault(key, []).append(run.config.variant or experiment)
     labelled = OrderedDict(
         (" / ".join(dict.fromkeys(labels)), key) for key, labels in found.items()
@@ -278,9 +278,11 @@ def module_states(scale: str) -> pd.DataFrame:
     model = build_model(config.model, build_dataset(config.data, config.seed))
     params = dict(model.named_parameters())
     rows = []
-    for scheme, (loaded, frozen) in labelled.items():
-        loaded_names = matching(params, tuple(loaded), "init_parameters") if loaded else set()
-        frozen_names = matching(params, tuple(frozen), "freeze") if frozen else set()
+    for scheme, (has_upstream, loaded, frozen) in labelled.items():
+        loaded_names = set()
+        if has_upstream:  # no init_parameters: the whole upstream model is loaded
+            loaded_names = matching(params, loaded, "init_parameters") if loaded else set(params)
+        frozen_names = matching(params, frozen, "freeze") if frozen else set()
         modules = {}
         for name, tensor in params.items():
             modules.setdefault(module_of(name), []).append((name, tensor.numel()))
