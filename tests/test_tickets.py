@@ -61,6 +61,8 @@ def dry_run_jobs(repo, target, scale="smoke"):
         ("fig1", {"base_mlp", "tickets_mlp"}, {"base_mlp"}),
         ("fig16", {"base_transformer", "tickets_transformer"}, {"base_transformer"}),
         ("fig5", {"base_mlp", "tickets_mlp", "controls_mlp", "pai_mlp"}, {"base_mlp"}),
+        ("fig2d", {"base_poly", "tickets_poly"}, {"base_poly"}),
+        ("fig15", {"base_poly", "base_parity"}, set()),
     ],
 )
 def test_one_figure_trains_only_its_base_and_its_tickets(repo_copy, figure, experiments, bases):

@@ -117,3 +117,23 @@ rule tickets_fig10:
 rule tickets_table1:
     input:
         figure_files("tickets", "table1"),
+
+
+rule tickets_fig2d:
+    input:
+        figure_files("tickets", "fig2d"),
+
+
+rule tickets_fig2e:
+    input:
+        figure_files("tickets", "fig2e"),
+
+
+rule tickets_fig9b:
+    input:
+        figure_files("tickets", "fig9b"),
+
+
+rule tickets_fig15:
+    input:
+        figure_files("tickets", "fig15"),

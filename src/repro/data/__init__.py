@@ -18,7 +18,9 @@ from repro.data import (
     modular_multi,
     modular_power,
     modular_regression,
+    poly_regression,
     qm9,
+    sparse_parity,
 )
 
 DATASETS = {
@@ -29,6 +31,8 @@ DATASETS = {
     "modular_multi": modular_multi,
     "modular_regression": modular_regression,
     "modular_power": modular_power,
+    "poly_regression": poly_regression,
+    "sparse_parity": sparse_parity,
 }
 DOWNLOADABLE = {name: module for name, module in DATASETS.items() if hasattr(module, "download")}
 

@@ -17,6 +17,7 @@ from repro.models.lstm import LSTMClassifier
 from repro.models.mlp import MLP
 from repro.models.quadratic import QuadraticNet
 from repro.models.tickets import TicketsMLP, TicketsMnistMLP, TicketsTransformer
+from repro.models.tickets_layered import TicketsLayeredMLP
 from repro.models.transformer import Transformer
 
 MODELS = {
@@ -28,6 +29,7 @@ MODELS = {
     "tickets_mlp": TicketsMLP,
     "tickets_transformer": TicketsTransformer,
     "tickets_mnist_mlp": TicketsMnistMLP,
+    "tickets_layered_mlp": TicketsLayeredMLP,
 }
 SHAPE_ARGUMENTS = ("vocab_size", "seq_len", "n_classes", "onehot")
 

@@ -8,7 +8,8 @@ Definitions (v3 section 3): t_mem (t_gen) = the first evaluated step with train 
 values come from shared/papers/grokking.md section 3 (v3 text; figures read qualitatively).
 
 The figure code, one module per family: _speed (Figs 1, 2, 10, 11), _pruning (Figs 3, 4, 17),
-_controls (Figs 5, 6, 16), _structure (Figs 7, 8, 18, 19), _graphs (Figs 9, 20, Table 1);
+_controls (Figs 5, 6, 16), _structure (Figs 7, 8, 18, 19), _graphs (Figs 9a, 9b, 20,
+Table 1), _tasks (Figs 2d, 2e, 15: polynomial regression and sparse parity);
 _runs holds the per-run numbers and curves they share.
 """
 
@@ -19,6 +20,7 @@ import repro.papers.tickets_graphs as graphs
 import repro.papers.tickets_pruning as pruning
 import repro.papers.tickets_speed as speed
 import repro.papers.tickets_structure as structure
+import repro.papers.tickets_tasks as tasks
 
 TITLE = "Grokking Tickets / Bridging Lottery Ticket and Grokking"
 
@@ -40,4 +42,8 @@ FIGURES = {
     "fig19": structure.fig19,
     "fig20": graphs.fig20,
     "table1": graphs.table1,
+    "fig2d": tasks.fig2d,
+    "fig2e": tasks.fig2e,
+    "fig9b": graphs.fig9b,
+    "fig15": tasks.fig15,
 }

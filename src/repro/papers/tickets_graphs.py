@@ -1,6 +1,7 @@
-"""Grokking Tickets: the masked network as a graph (Figs 9a and 20, Table 1), from weight
+"""Grokking Tickets: the masked network as a graph (Figs 9a, 9b and 20, Table 1), from weight
 snapshots: the weighted spectral gap and Ramanujan gap of the base run's magnitude masks over
-training, and edge-popup from the memorised solution (scores trained, weights frozen)."""
+training, their average path length and (bipartite) clustering coefficient, and edge-popup from
+the memorised solution (scores trained, weights frozen)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ import torch
 from repro import prune
 from repro.claims import judge
 from repro.figures import plt, table_figure
+from repro.measures.graph_paths import (
+    average_path_length,
+    bipartite_clustering,
+    layered_adjacency,
+)
 from repro.measures.graph_spectra import ramanujan_gap, weighted_spectral_gap
 from repro.papers.tickets_runs import (
     BASE_COLOR,
@@ -81,6 +87,61 @@ def fig9(tables, scale: str, results_dir: Path):
         )
     ]
     return fig, mean, claims
+
+
+def fig9b(tables, scale: str, results_dir: Path):
+    """The masked MLP as one undirected graph over all its units (p inputs, d_embed, hidden,
+    d_embed, p outputs), an edge per kept weight (repro.measures.graph_paths): its average
+    shortest-path length (hops) and its bipartite clustering coefficient, per snapshot."""
+    run_id, val = first_base_run(tables)
+    rows = []
+    for step, (_, mask) in snapshot_masks(results_dir, run_id, 0.6).items():
+        adjacency = layered_adjacency([mask[name].numpy() for name in LAYERS])
+        length, joined = average_path_length(adjacency)
+        rows.append(
+            {
+                "step": step,
+                "average_path_length": length,
+                "joined_pairs": joined,
+                "clustering": bipartite_clustering(adjacency),
+                "test_accuracy": mean_at(val, step),
+            }
+        )
+    table = pd.DataFrame(rows)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    for ax, column, name in zip(
+        axes,
+        ("average_path_length", "clustering"),
+        ("average path length (hops)", "clustering (bipartite, Latapy et al.)"),
+        strict=True,
+    ):
+        ax.plot(table["step"], table[column], "o-", color=BASE_COLOR)
+        ax.set(xlabel="step of the base run", ylabel=name, title=f"{name}, k = 0.6 masks")
+        twin = ax.twinx()
+        twin.plot(table["step"], table["test_accuracy"], ":", color="grey")
+        twin.set(ylabel="test accuracy (dotted)", ylim=(-0.02, 1.02))
+        twin.grid(False)
+    first, last = table.iloc[0], table.iloc[-1]
+    claims = [
+        judge(
+            "fig9b",
+            "Over training the masked network's average path length rises and its clustering "
+            "coefficient falls (path length: all-pairs shortest hops of the undirected graph of "
+            "kept weights; clustering: Latapy et al.'s bipartite clustering, as a layered "
+            "network has no triangles).",
+            "path length rises; clustering falls (Fig 9b)",
+            f"step {int(first.step):,} -> {int(last.step):,}: path length "
+            f"{first.average_path_length:.3f} -> {last.average_path_length:.3f}, clustering "
+            f"{first.clustering:.4f} -> {last.clustering:.4f}",
+            "final path length > the step-0 mask's and final clustering < the step-0 mask's",
+            bool(
+                last.average_path_length > first.average_path_length
+                and last.clustering < first.clustering
+            ),
+            scale,
+        )
+    ]
+    return fig, table, claims
 
 
 def fig20(tables, scale: str, results_dir: Path):
