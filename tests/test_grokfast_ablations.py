@@ -191,6 +191,12 @@ def test_slower_than_falls_back_to_the_best_accuracy_when_nobody_reached_95():
     assert holds is True and ">= x2.5" in ours
 
 
+def test_slower_than_is_not_shown_by_two_arms_that_learned_nothing():
+    chance = {"step_val_95": NAN, "train.steps": 2000, "max_val_accuracy": 0.019}
+    ours, _, holds = slower_than(chance, {**chance, "max_val_accuracy": 0.008}, "a", "b")
+    assert holds is False and "learned nothing" in ours
+
+
 # ---- Fig. 12 / Table 2 ----
 
 
