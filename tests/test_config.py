@@ -61,3 +61,25 @@ def test_deep_merge_replaces_a_renamed_section():
         "hidden": 20,
     }
     assert base["model"]["d_model"] == 128  # inputs are not modified
+
+
+def test_identity_leaves_out_defaults_and_keeps_what_differs():
+    from repro.config import run_config_from_dict, sparse_settings
+
+    raw = {
+        "paper": "p",
+        "experiment": "e",
+        "run_id": "r",
+        "seed": 0,
+        "data": {"name": "modular", "p": 7, "operation": "add", "train_fraction": 0.5},
+        "model": {"name": "mlp"},
+        "optimizer": {"lr": 0.01},
+        "train": {"steps": 10},
+    }
+    config = run_config_from_dict(raw)
+    identity = config.identity()
+    assert identity["optimizer"] == {"lr": 0.01}
+    assert identity["train"] == {"steps": 10}
+    assert identity["data"] == raw["data"] and identity["model"] == raw["model"]
+    # a config.json written in full (every default spelled out) has the same identity
+    assert sparse_settings(config.to_dict()) == identity

@@ -10,7 +10,7 @@ import torch
 
 from conftest import ROOT, shell_env
 from repro.config import run_config_from_dict
-from repro.train import checkpoint_paths, train
+from repro.train import checkpoint_paths, discard_stale_checkpoints, train
 
 FINAL_FILES = ("config.json", "metrics.parquet", "final.pt", "provenance.json")
 
@@ -84,6 +84,22 @@ def test_checkpoints_of_another_config_are_not_resumed(tiny_run, tmp_path):
     train(config, tmp_path / "fresh")
     assert "checkpoints of another config" in (tmp_path / "edited" / "log.txt").read_text()
     assert_same_run(tmp_path / "fresh", tmp_path / "edited")
+
+
+def test_a_stamp_that_spells_out_defaults_still_resumes(tiny_run, tmp_path):
+    """A stamp written before a setting existed (or with every default written out) is the
+    same run: only values that differ from the defaults make checkpoints stale."""
+    config = run_config_from_dict(tiny_run)
+    outdir = tmp_path / "run"
+    train(config, outdir)
+    stamp = outdir / "checkpoints" / "config.json"
+    full = config.to_dict()
+    del full["train"]["ntk_points"]  # as if written before train.ntk_points existed
+    stamp.write_text(json.dumps(full))
+    assert not discard_stale_checkpoints(outdir, config)
+    full["train"]["steps"] += 1
+    stamp.write_text(json.dumps(full))
+    assert discard_stale_checkpoints(outdir, config)
 
 
 def test_sigterm_writes_a_checkpoint_and_the_rerun_resumes(tiny_run, tmp_path):

@@ -87,6 +87,27 @@ class RunConfig:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
+    def identity(self) -> dict[str, Any]:
+        """What makes this run this run: to_dict() without the optimizer and train settings
+        that equal their defaults. A new engine setting comes with a default that reproduces
+        the old behaviour, so adding one leaves every existing run's identity (Snakemake's
+        params, the checkpoint stamp) unchanged instead of making every result stale."""
+        return sparse_settings(self.to_dict())
+
+
+def sparse_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """A to_dict()-shaped config (or one read from config.json) without the optimizer and
+    train values equal to the dataclass defaults; the other sections are kept as written."""
+    sparse = dict(settings)
+    for section, defaults in (("optimizer", OptimizerConfig()), ("train", TrainConfig())):
+        default = json.loads(json.dumps(dataclasses.asdict(defaults)))
+        sparse[section] = {
+            key: value
+            for key, value in settings.get(section, {}).items()
+            if key not in default or value != default[key]
+        }
+    return sparse
+
 
 @functools.cache
 def load_schema(name: str) -> dict:

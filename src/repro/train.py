@@ -29,7 +29,7 @@ import torch
 
 from repro import io
 from repro.autocast import autocast
-from repro.config import RunConfig
+from repro.config import RunConfig, sparse_settings
 from repro.data import build_dataset
 from repro.device_order import DeviceOrder
 from repro.losses import LOSSES, correct
@@ -153,11 +153,12 @@ def save_weights(outdir: Path, step: int, model) -> None:
     io.write_torch(outdir / "weights" / f"step_{step:09d}.pt", model.state_dict())
 
 
-def resumable_config(config: RunConfig) -> dict:
-    """What must match for a checkpoint to be resumed: the whole run config but the device
-    (a run may move between a CPU and a GPU machine)."""
-    settings = config.to_dict()
-    settings["train"].pop("device")
+def resumable_config(settings: dict) -> dict:
+    """What must match for a checkpoint to be resumed: the run's identity (RunConfig.identity:
+    settings equal to their defaults left out, so a stamp written before a new engine setting
+    existed still matches) but the device (a run may move between a CPU and a GPU machine)."""
+    settings = sparse_settings(settings)
+    settings["train"] = {k: v for k, v in settings["train"].items() if k != "device"}
     return settings
 
 
@@ -166,12 +167,12 @@ def discard_stale_checkpoints(outdir: Path, config: RunConfig) -> bool:
     the same folder) must not be resumed: delete them. True if any were deleted. The config
     the checkpoints belong to is kept in checkpoints/config.json."""
     stamp = outdir / "checkpoints" / "config.json"
-    current = resumable_config(config)
+    current = resumable_config(config.to_dict())
     stale = False
     if checkpoint_paths(outdir):
         try:
-            stale = json.loads(stamp.read_text()) != current
-        except (OSError, json.JSONDecodeError):
+            stale = resumable_config(json.loads(stamp.read_text())) != current
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):  # unreadable stamp
             stale = True
         if stale:
             for path in checkpoint_paths(outdir):

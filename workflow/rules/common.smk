@@ -79,8 +79,9 @@ def run_data_files(wildcards):
 
 
 def run_config_json(wildcards):
-    """The run's full config: a params entry, so an edited config reruns the run."""
-    return json.dumps(planned_run(wildcards).config.to_dict(), sort_keys=True)
+    """The run's identity (its config without settings equal to their defaults): a params
+    entry, so an edited config reruns the run, and a new engine setting does not."""
+    return json.dumps(planned_run(wildcards).config.identity(), sort_keys=True)
 
 
 def experiment_runs(wildcards):
