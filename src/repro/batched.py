@@ -56,6 +56,7 @@ from repro.train import (
     evaluate,
     next_batch,
     resolve_device,
+    resumable_config,
     write_outputs,
 )
 
@@ -263,7 +264,8 @@ def train_bundle(
     state_dir = Path(state_dir)
     step, elapsed_before = 0, 0.0
     saved = latest_checkpoint(state_dir)
-    if saved is not None and saved["configs"] != [c.to_dict() for c in configs]:
+    same = [resumable_config(c.to_dict()) for c in configs]
+    if saved is not None and [resumable_config(c) for c in saved["configs"]] != same:
         for member in members:
             member.log(f"ignoring bundle checkpoint {saved['path'].name}: other runs or configs")
         saved = None

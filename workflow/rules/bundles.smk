@@ -59,8 +59,10 @@ for _bundle in BUNDLES:
             mem_mb=bundle_mem_mb,
             gpu=TRAIN_GPUS[SCALE],
         params:
-            # the members' full configs: an edited config reruns the bundle
-            config=json.dumps([run.config.to_dict() for run in _bundle.runs]),
+            # the members' identities: an edited config reruns the bundle
+            config=json.dumps(
+                [run.config.identity() for run in _bundle.runs], sort_keys=True
+            ),
             runs=" ".join(
                 f"{_bundle.paper}/{_bundle.experiment}/{r}" for r in _bundle.run_ids
             ),
