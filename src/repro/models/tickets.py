@@ -95,25 +95,27 @@ def lookup_table(layer: nn.Linear) -> torch.Tensor:
     return weight.t().contiguous()
 
 
-def embed_onehot(layer: nn.Linear, x: torch.Tensor) -> torch.Tensor:
-    """layer(x) for x (n, k, p) of one-hot rows: the columns of the (d x p) weight at the 1s,
-    (n, k, d), looked up instead of multiplied (the same numbers: every product but one is an
-    exact 0). The weight gradient is added into those columns. Other inputs: layer(x)."""
+def onehot_rows(layer: nn.Linear, x: torch.Tensor) -> list[torch.Tensor] | None:
+    """For x (n, k, p) of one-hot rows: the k (n, d) columns of the (d x p) weight at the 1s,
+    looked up instead of multiplied (the same numbers: every product but one is an exact 0;
+    the weight gradient is added into those columns). None for any other input."""
     indices = onehot_indices(x)
     if indices is None:
-        return layer(x)
+        return None
     table = lookup_table(layer)
-    return torch.stack([table.index_select(0, i) for i in indices.unbind(1)], 1)
+    return [table.index_select(0, i) for i in indices.unbind(1)]
+
+
+def embed_onehot(layer: nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    """layer(x), (n, k, d), by column lookup when x is one-hot."""
+    rows = onehot_rows(layer, x)
+    return layer(x) if rows is None else torch.stack(rows, 1)
 
 
 def sum_embed_onehot(layer: nn.Linear, x: torch.Tensor) -> torch.Tensor:
     """embed_onehot(layer, x).sum(1), (n, d), without the (n, k, d) intermediate."""
-    indices = onehot_indices(x)
-    if indices is None:
-        return layer(x).sum(1)
-    table = lookup_table(layer)
-    rows = [table.index_select(0, i) for i in indices.unbind(1)]
-    return sum(rows[1:], rows[0])  # for k = 2: rows[0] + rows[1], as the sum over axis 1
+    rows = onehot_rows(layer, x)
+    return layer(x).sum(1) if rows is None else sum(rows[1:], rows[0])
 
 
 def _check_onehot(onehot: bool, seq_len: int, name: str) -> None:
