@@ -59,7 +59,6 @@ from repro.batched import train_bundle  # noqa: E402
 from repro.config import ROOT, RunConfig, run_config_from_dict  # noqa: E402
 from repro.data import build_dataset  # noqa: E402
 from repro.models import build_model  # noqa: E402
-from repro.train import train  # noqa: E402
 
 SMALL_MODELS = {  # name: (data, model, batch size)
     "mlp": (
@@ -174,13 +173,8 @@ def solo_cpu_ms(config: RunConfig) -> float:
     """CPU milliseconds per step of one repro.train.train call on 1 thread (set-up and
     evaluations included). CPU time, not wall time: it does not count the time other processes
     hold the core, so the ratio of two of these holds on a loaded machine too."""
-    deterministic = torch.are_deterministic_algorithms_enabled()
     threads = torch.get_num_threads()
-    with tempfile.TemporaryDirectory() as outdir, contextlib.redirect_stderr(io.StringIO()):
-        start = time.process_time()
-        train(config, outdir, threads=1, progress=False)
-        seconds = time.process_time() - start
-    torch.use_deterministic_algorithms(deterministic)
+    seconds = train_loop.run_ours(config, 1, verbose=False, clock=time.process_time)
     torch.set_num_threads(threads)
     return 1e3 * seconds / config.train.steps
 
