@@ -141,3 +141,46 @@ def test_moduli_runs_take_each_p_from_scratch_and_primes():
         (97, "add", "primes", "p_add"),
         (113, "sub", "primes", "p_sub"),
     ]
+
+
+def test_fig8_judges_the_cross_term_run_at_r_03():
+    """Fig 8's third claim reads the a^2+ab+b^2 run at r = 0.3 (which smoke scale never plans)."""
+    import numpy as np
+
+    from repro.papers.modular_polynomials_progress import fig8
+
+    steps = np.arange(0, 1200, 200)
+
+    def curve(run_id, accuracy, ffd, fcr):
+        return pd.DataFrame(
+            {
+                "run_id": run_id,
+                "step": steps,
+                "split": "val",
+                "accuracy": accuracy,
+                "ffd_we": ffd,
+                "fcr_we": fcr,
+            }
+        )
+
+    rising = np.linspace(0.0, 1.0, len(steps))
+    curves = pd.concat(
+        [
+            curve("add", rising, np.linspace(1.0, 0.2, len(steps)), 0.9),
+            curve("cross", 0.3 * rising, 1.0, np.linspace(0.9, 0.8, len(steps))),
+        ]
+    )
+    summary = pd.DataFrame(
+        {
+            "run_id": ["add", "cross"],
+            "data.operation": ["add", "a2+ab+b2"],
+            "data.train_fraction": [0.7, 0.3],
+            "seed": [0, 0],
+            "max_val_accuracy": [1.0, 0.3],
+            "step_val_95": [1000.0, np.nan],
+        }
+    )
+    _, _, claims = fig8({"scratch": (curves, summary)}, "laptop")
+    verdicts = {claim.statement[:12]: claim.verdict for claim in claims}
+    assert verdicts["Addition: FF"] == "reproduced"
+    assert verdicts["a^2+ab+b^2 a"] == "reproduced"

@@ -109,7 +109,7 @@ def fig8(tables, scale):
     add, mul = (record_of(data, op) for op in ("add", "mul"))
     at_03 = at_fraction(summary, "a2+ab+b2", 0.3)
     cross = (
-        progress_record(val(curves, at_03["run_id"].iloc[0]), at_03.iloc[0], "we")
+        pd.Series(progress_record(val(curves, at_03["run_id"].iloc[0]), at_03.iloc[0], "we"))
         if len(at_03)
         else None
     )
