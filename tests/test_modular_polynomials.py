@@ -3,6 +3,7 @@ pre-grokked runs trained after their upstream run, FFD/FCR logged in the runs' m
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -145,8 +146,6 @@ def test_moduli_runs_take_each_p_from_scratch_and_primes():
 
 def test_fig8_judges_the_cross_term_run_at_r_03():
     """Fig 8's third claim reads the a^2+ab+b^2 run at r = 0.3 (which smoke scale never plans)."""
-    import numpy as np
-
     from repro.papers.modular_polynomials_progress import fig8
 
     steps = np.arange(0, 1200, 200)
