@@ -17,6 +17,7 @@ MODELS = {
     "mlp": ({"encoding": "onehot"}, {"name": "mlp", "hidden": 16, "n_layers": 2}),
     "lstm": ({}, {"name": "lstm", "hidden": 8, "d_embed": 8}),
     "quadratic": ({"encoding": "onehot"}, {"name": "quadratic", "hidden": 12}),
+    "quadratic_tokens": ({}, {"name": "quadratic", "hidden": 12}),
 }
 
 
@@ -67,6 +68,13 @@ BUNDLES = {
                   "optimizer": {"name": "adam", "weight_decay": 0.01}}),
         ("lstm", {"filter": {"name": "ema", "alpha": 0.9, "lamb": 2.0},
                   "optimizer": {"name": "adam", "weight_decay": 0.0, "gradient_noise": 0.01}}),
+    ],
+    # seeds alone: one fused AdamW call on the stacked tensors; the written-out quadratic net
+    "quadratic_tokens_seeds": [
+        ("quadratic_tokens", {"optimizer": {"name": "adamw", "weight_decay": 1.0},
+                              "train": {"batch_size": None}}),
+        ("quadratic_tokens", {"optimizer": {"name": "adamw", "weight_decay": 1.0},
+                              "train": {"batch_size": None}}),
     ],
     # Grokfast MA, SGD with momentum, full batch, early stop
     "quadratic_ma": [
@@ -195,7 +203,8 @@ def test_what_a_bundle_refuses(tiny_run, tmp_path, change, message):
         ("onehot", {"name": "quadratic", "hidden": 9}),
     ],
 )
-def test_stacked_forward_is_each_module_forward(encoding, model):
+def test_stacked_forward_and_gradients_are_each_module_s(encoding, model):
+    """Values and gradients: the LSTM and the token quadratic net have hand-written backwards."""
     from repro.data import build_dataset
     from repro.models import build_model
     from repro.models.stacked import stacked_forward
@@ -207,8 +216,21 @@ def test_stacked_forward_is_each_module_forward(encoding, model):
         torch.manual_seed(seed)
         modules.append(build_model(model, dataset))
     names = [name for name, _ in modules[0].named_parameters()]
-    params = {n: torch.stack([dict(m.named_parameters())[n] for m in modules]) for n in names}
-    inputs = dataset.train.inputs[:10]
+    params = {
+        n: torch.stack([dict(m.named_parameters())[n] for m in modules]).detach().requires_grad_()
+        for n in names
+    }
+    inputs, labels = dataset.train.inputs[:10], dataset.train.labels[:10]
     outputs = stacked_forward(model["name"], modules[0])(params, torch.stack([inputs] * 3))
+    loss = torch.nn.functional.cross_entropy(
+        outputs.flatten(0, 1), labels.repeat(3), reduction="sum"
+    )
+    loss.backward()
     for index, module in enumerate(modules):
-        torch.testing.assert_close(outputs[index], module(inputs), rtol=1e-5, atol=1e-6)
+        alone = module(inputs)
+        torch.testing.assert_close(outputs[index], alone, rtol=1e-5, atol=1e-6)
+        torch.nn.functional.cross_entropy(alone, labels, reduction="sum").backward()
+        for name, parameter in module.named_parameters():
+            torch.testing.assert_close(
+                params[name].grad[index], parameter.grad, rtol=1e-5, atol=1e-6
+            )

@@ -55,6 +55,19 @@ def test_same_seed_same_metrics_bit_for_bit(tiny_run, tmp_path):
     )
 
 
+def test_training_keeps_freed_memory_and_skips_the_nan_fill(tiny_run, tmp_path):
+    """The two process settings train() makes for speed (repro.allocator, use_deterministic):
+    glibc keeps freed pages; deterministic kernels on, the NaN fill of new tensors off."""
+    import platform
+
+    from repro.allocator import keep_freed_memory
+
+    train(run_config_from_dict(tiny_run), tmp_path)
+    assert keep_freed_memory() == (platform.libc_ver()[0] == "glibc")
+    assert torch.are_deterministic_algorithms_enabled()
+    assert not torch.utils.deterministic.fill_uninitialized_memory
+
+
 @pytest.mark.parametrize("noise", [{}, {"gradient_noise": 0.01, "weight_noise": 0.001}])
 def test_resume_from_a_checkpoint_ends_identical(tiny_run, tmp_path, noise):
     """Keep only the step-30 checkpoint of a finished run, as if it had been killed there."""

@@ -10,8 +10,8 @@ as repro.train builds them, from its seed), its own data split (the split seed i
 its own minibatch order (its own generator), its own learning rate and weight decay, its own
 evaluations, early stop and divergence, and its own output folder with the files a solo run
 writes (config.json, metrics.parquet, final.pt, provenance.json, log.txt). Metrics match a solo
-run to float32 rounding (tests/test_batched.py), not bit for bit: the stacked matmuls and the
-stacked optimizer add in another order.
+run to float32 rounding (tests/test_batched.py), not bit for bit: the stacked forward and
+backward passes (repro.models.stacked) add in another order.
 
 What a bundle supports, and what it refuses with a ConfigError before any compute:
 - models mlp, lstm, quadratic (repro.models.stacked); not the transformer (no gain on CPU);
@@ -39,6 +39,7 @@ from pathlib import Path
 import torch
 
 from repro import io
+from repro.allocator import keep_freed_memory
 from repro.autocast import autocast
 from repro.config import ConfigError, OptimizerConfig, RunConfig
 from repro.data import build_dataset
@@ -46,7 +47,7 @@ from repro.device_order import DeviceOrder
 from repro.losses import LOSSES
 from repro.models import build_model
 from repro.models.stacked import STACKABLE, stacked_forward
-from repro.optim import build_filter
+from repro.optim import adam_implementation, build_filter
 from repro.schedule import evaluation_steps
 from repro.surgery import load_initial_state
 from repro.train import (
@@ -57,6 +58,7 @@ from repro.train import (
     next_batch,
     resolve_device,
     resumable_config,
+    use_deterministic,
     write_outputs,
 )
 
@@ -101,8 +103,9 @@ def check_bundle(configs: list[RunConfig]) -> None:
 class StackedOptimizer:
     """Adam, AdamW and SGD over stacked parameters, with a learning rate and weight decay per
     run (tensors of shape (N,)) and the linear warm-up of repro.optim.build_scheduler. The
-    update is torch.optim's (Adam: coupled L2; AdamW: decoupled; SGD: momentum, Nesterov),
-    evaluated elementwise, so run i is updated as torch's optimizer would update it alone."""
+    update is torch.optim's (Adam: coupled L2; AdamW: decoupled; SGD: momentum, Nesterov), so
+    run i is updated as torch's optimizer would update it alone: Adam and AdamW by torch's
+    fused kernel where a solo run uses it too, otherwise evaluated elementwise here."""
 
     def __init__(self, parameters: list[torch.Tensor], configs: list[OptimizerConfig]):
         first = configs[0]
@@ -119,6 +122,18 @@ class StackedOptimizer:
         self.decay = any(c.weight_decay for c in configs)
         self.steps = 0
         self.state: list[dict[str, torch.Tensor]] = [{} for _ in parameters]
+        # torch's fused Adam/AdamW kernel, as a solo run uses (repro.optim.adam_implementation),
+        # called once per group of runs that share lr and weight decay: the kernel takes one of
+        # each per call. A bundle of seeds is one call on the stacked tensors; a sweep, one call
+        # per setting on the runs' slices.
+        self.fused = self.name in ("adam", "adamw") and bool(adam_implementation(parameters))
+        settings: dict[tuple[float, float], list[int]] = {}
+        for index, config in enumerate(configs):
+            settings.setdefault((config.lr, config.weight_decay), []).append(index)
+        everyone = len(settings) == 1
+        self.groups = [
+            (lr, decay, None if everyone else runs) for (lr, decay), runs in settings.items()
+        ]
 
     @staticmethod
     def per_run(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -128,6 +143,9 @@ class StackedOptimizer:
     @torch.no_grad()
     def step(self) -> None:
         self.steps += 1
+        if self.fused:
+            self.fused_step(min(1.0, self.steps / self.warmup))
+            return
         lr = self.lr * min(1.0, self.steps / self.warmup)  # update k (1-based) uses k / warmup
         for parameter, state in zip(self.parameters, self.state, strict=True):
             gradient = parameter.grad
@@ -141,6 +159,37 @@ class StackedOptimizer:
                 self.sgd(parameter, gradient, state, lr)
             else:
                 self.adam(parameter, gradient, state, lr)
+
+    def fused_step(self, warmup_factor: float) -> None:
+        active = [
+            (p, s) for p, s in zip(self.parameters, self.state, strict=True) if p.grad is not None
+        ]
+        for parameter, state in active:
+            if not state:
+                state["exp_avg"] = torch.zeros_like(parameter)
+                state["exp_avg_sq"] = torch.zeros_like(parameter)
+        step = torch.tensor(float(self.steps), device=self.parameters[0].device)
+        kernel = torch._fused_adamw_ if self.name == "adamw" else torch._fused_adam_
+        tensors = [(p, p.grad, s["exp_avg"], s["exp_avg_sq"]) for p, s in active]
+        for lr, decay, runs in self.groups:
+            if runs is None:
+                lists = [list(column) for column in zip(*tensors, strict=True)]
+            else:
+                lists = [
+                    [t[i] for t in column for i in runs] for column in zip(*tensors, strict=True)
+                ]
+            kernel(
+                *lists,
+                [],
+                [step] * len(lists[0]),
+                lr=lr * warmup_factor,
+                beta1=self.betas[0],
+                beta2=self.betas[1],
+                weight_decay=decay,
+                eps=self.eps,
+                amsgrad=False,
+                maximize=False,
+            )
 
     def adam(self, parameter, gradient, state, lr) -> None:
         beta1, beta2 = self.betas
@@ -219,11 +268,11 @@ def train_bundle(
         raise ConfigError(f"bundle: {len(configs)} runs but {len(outdirs)} output folders")
     started = time.time()
     torch.set_num_threads(threads)
+    keep_freed_memory()  # no page faults on each step's new tensors (repro.allocator)
     first = configs[0]
     cfg = first.train
     device = resolve_device(cfg.device)
-    if device.type == "cpu":
-        torch.use_deterministic_algorithms(True)
+    use_deterministic(device)
 
     members: list[Member] = []
     for config, outdir in zip(configs, outdirs, strict=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import platform
 import subprocess
 import sys
@@ -27,6 +28,7 @@ def git_commit() -> dict[str, object]:
         return {"commit": None, "dirty": None}
 
 
+@functools.cache  # read once per process: a bundle writes 16 provenance files
 def package_versions() -> dict[str, str | None]:
     versions: dict[str, str | None] = {"python": sys.version.split()[0]}
     for name in PACKAGES:
@@ -40,7 +42,7 @@ def package_versions() -> dict[str, str | None]:
 def environment() -> dict[str, object]:
     return {
         "git": git_commit(),
-        "packages": package_versions(),
+        "packages": dict(package_versions()),
         "host": platform.node(),
         "platform": platform.platform(),
         "processor": platform.processor(),

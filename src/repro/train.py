@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 
 from repro import io
+from repro.allocator import keep_freed_memory
 from repro.autocast import autocast
 from repro.config import RunConfig, sparse_settings
 from repro.data import build_dataset
@@ -84,6 +85,17 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def use_deterministic(device: torch.device) -> None:
+    """On the CPU, deterministic kernels (same seed, same metrics bit for bit), without the NaN
+    fill of every new tensor that comes with them (torch.utils.deterministic.
+    fill_uninitialized_memory): that fill only makes a read of uninitialised memory visible,
+    and costs 22% of a solo LSTM(20) step here (bench/README.md); the tests that train twice
+    and compare bit for bit would catch such a read."""
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True)
+        torch.utils.deterministic.fill_uninitialized_memory = False
 
 
 class Logger:
@@ -289,9 +301,9 @@ def train(
     started = time.time()
 
     torch.set_num_threads(threads)
+    keep_freed_memory()  # no page faults on each step's new tensors (repro.allocator)
     device = resolve_device(config.train.device)
-    if device.type == "cpu":
-        torch.use_deterministic_algorithms(True)
+    use_deterministic(device)
     torch.manual_seed(config.seed)  # initial weights and dropout
     dataset = build_dataset(config.data, config.seed)
     dtype = getattr(torch, config.train.dtype)  # floating tensors only: tokens stay int64
