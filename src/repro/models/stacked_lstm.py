@@ -22,9 +22,9 @@ sigmoid_backward = torch.ops.aten.sigmoid_backward.grad_input  # out=: grad * y 
 tanh_backward = torch.ops.aten.tanh_backward.grad_input  # out=: grad * (1 - y^2)
 
 
-def tanh_(x: torch.Tensor) -> torch.Tensor:
-    """In-place tanh as 2 sigmoid(2x) - 1 (see the module docstring)."""
-    return x.mul_(2).sigmoid_().mul_(2).sub_(1)
+def tanh_into(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """tanh x as 2 sigmoid(2x) - 1 (see the module docstring), written into out."""
+    return torch.mul(x, 2, out=out).sigmoid_().mul_(2).sub_(1)
 
 
 class Recurrence(torch.autograd.Function):
@@ -54,7 +54,7 @@ class Recurrence(torch.autograd.Function):
             torch.mul(i, g, out=cells[t])
             if t:
                 cells[t].addcmul_(f, cells[t - 1])
-            tanh_(tanh_cells[t].copy_(cells[t]))
+            tanh_into(cells[t], tanh_cells[t])
             torch.mul(o, tanh_cells[t], out=states[t])
         ctx.save_for_backward(gates, cells, tanh_cells, states, w_hh_t)
         return states
