@@ -9,24 +9,31 @@
    MLP 512; a+b mod 97, 50%; batch 512; AdamW) trained by a loop written the way the papers'
    scripts are written (bench/train_loop.py's reference: every position through every block, a
    DataLoader, .item() every step, an evaluation every epoch) against ours (repro.train.train),
-   steps per second, same threads; and our achieved GFLOP/s = the matmul FLOPs of one of our
-   training steps (counted by torch.utils.flop_counter) x our steps/s, against the matmul rate.
-   Both rates include set-up, evaluations and (ours) the output files, as train_loop.py does.
+   steps per second, same threads, medians of --repeats (3); both rates include set-up,
+   evaluations and (ours) the output files, as train_loop.py does. And our achieved GFLOP/s =
+   the matmul FLOPs of one of our training steps (counted by torch.utils.flop_counter) x our
+   steps/s, against the matmul rate: over the training loop (evaluations included; the share
+   in the summary's target) and end to end (set-up and output files too).
 3. batched: for the MNIST MLP (784-200-200-10, batch 200, 1000 synthetic examples), LSTM(20)
    (Exploring Grokking's: d_embed 128, a+b mod 97 tokens, batch 512) and the quadratic network
-   (p 31, width 124, token inputs, full batch): 16 runs (seeds 0-15, AdamW) trained in one
-   process by repro.batched.train_bundle (on --bundle-threads threads, default 2) against 16
-   separate `python -m repro train` processes of 1 thread, two at a time (both cores busy).
-   Model-steps/s = 16 x steps / seconds. Two ratios are printed: "in loop" (each process's own
-   training time from provenance.json, so process start-up and set-up are excluded: the
-   conservative one, used in the summary) and "end to end" (wall time of everything, start-up
-   of 16 Python processes included).
+   (p 31, width 124, token inputs, full batch), model-steps/s (runs x steps / seconds) of
+   - 16 separate `python -m repro train` processes (seeds 0-15, AdamW), 1 thread each, two at
+     a time (both cores busy): the baseline;
+   - one bundle of those 16 runs (repro.batched.train_bundle) in this process, on
+     --bundle-threads threads (default 2);
+   - two bundles of 16 (seeds 0-15 and 16-31) in two processes side by side, 1 thread each:
+     how `snakemake --cores 2` runs bundle jobs (threads_per_run 1). Its ratio is the summary's.
+   Each rate "in loop" (the processes' own training time from provenance.json, so Python
+   start-up and set-up are excluded: the conservative one, used in the summary) and "end to
+   end" (wall time of everything, start-up of the processes included).
 
-4. bound: for each small model, what batching can gain at most. A bundle still does every run's
-   arithmetic; it saves only what a solo step costs whatever its size (Python, dispatch,
-   optimizer launches). That overhead is measured as the CPU time of a solo step at batch 8,
-   against one at the benchmark's batch (1 thread, CPU time, so it holds under load too): the
-   bound is step / (step - overhead). `--only-bounds` prints these lines alone.
+4. overhead: for each small model, the share of a solo step that is per-step overhead (Python,
+   dispatch, optimizer launches): the CPU time of a solo step at batch 8 against one at the
+   benchmark's batch (1 thread, CPU time, so it holds under load too). Running a bundle's runs
+   at the solo rate of arithmetic would save only that share; the LSTM and quadratic bundles
+   gain more because their arithmetic is faster than a solo run's (repro.models.stacked:
+   written-out backwards, larger matmuls, the LSTM's projected embedding table).
+   `--only-overhead` prints these lines alone.
 
 Last line: `summary: loop X, batched-mlp X, batched-lstm X, batched-quadratic X` (ratios, > 1:
 ours / batched is faster). On a shared machine other processes' load changes every number;
@@ -108,9 +115,11 @@ def step_flops(config: RunConfig) -> int:
     return counter.get_total_flops()
 
 
-def ours_in_process(config: RunConfig, threads: int) -> float:
-    """Steps/s of one repro.train.train call, end to end (as train_loop.run_ours)."""
-    return config.train.steps / train_loop.run_ours(config, threads, verbose=False)
+def ours_in_process(config: RunConfig, threads: int) -> tuple[float, float]:
+    """Steps/s of one repro.train.train call: end to end (as train_loop.run_ours), and over its
+    training loop alone (evaluations included; set-up and output files not)."""
+    seconds, loop_seconds = train_loop.run_ours(config, threads, verbose=False, in_loop=True)
+    return config.train.steps / seconds, config.train.steps / loop_seconds
 
 
 def loop_section(args) -> tuple[float, float, float]:
@@ -124,14 +133,17 @@ def loop_section(args) -> tuple[float, float, float]:
     warmup = train_loop.ours_config(paper["base"], args.loop_warmup, every, 0)
     train_loop.run_reference(warmup, args.loop_warmup)
     ours_in_process(warmup, threads)
-    reference, ours = [], []
+    reference, ours, ours_loop = [], [], []
     for _ in range(args.repeats):
         seconds, _ = train_loop.run_reference(config, args.loop_steps)
         reference.append(args.loop_steps / seconds)
-        ours.append(ours_in_process(config, threads))
+        end_to_end, in_loop = ours_in_process(config, threads)
+        ours.append(end_to_end)
+        ours_loop.append(in_loop)
     reference_rate, our_rate = statistics.median(reference), statistics.median(ours)
     flops = step_flops(config)
     achieved = flops * our_rate / 1e9
+    achieved_loop = flops * statistics.median(ours_loop) / 1e9
     print(
         f"loop: transformer, batch {config.train.batch_size}, {args.loop_steps} steps, "
         f"{threads} threads: papers'-style {reference_rate:.2f} steps/s "
@@ -139,16 +151,20 @@ def loop_section(args) -> tuple[float, float, float]:
         f"({train_loop.listing(ours)}): {our_rate / reference_rate:.2f}x"
     )
     print(
-        f"loop: our step is {flops / 1e9:.3f} GFLOP of matmuls; {achieved:.1f} GFLOP/s = "
-        f"{100 * achieved / matmul:.0f}% of the matmul rate"
+        f"loop: our step is {flops / 1e9:.3f} GFLOP of matmuls; over the training loop "
+        f"(evaluations included) {achieved_loop:.1f} GFLOP/s = {100 * achieved_loop / matmul:.0f}% "
+        f"of the matmul rate; end to end (set-up and output files too) {achieved:.1f} GFLOP/s = "
+        f"{100 * achieved / matmul:.0f}%"
     )
-    return our_rate / reference_rate, achieved, matmul
+    return our_rate / reference_rate, achieved_loop, matmul
 
 
 OVERHEAD_BATCH = 8  # examples: a step this small is almost all per-step overhead
 
 
-def small_configs(name: str, steps: int, batch: int | None | str = "bench") -> list[RunConfig]:
+def small_configs(
+    name: str, steps: int, batch: int | None | str = "bench", first_seed: int = 0
+) -> list[RunConfig]:
     data, model, bench_batch = SMALL_MODELS[name]
     batch = bench_batch if batch == "bench" else batch
     return [
@@ -165,7 +181,7 @@ def small_configs(name: str, steps: int, batch: int | None | str = "bench") -> l
             },
             where="bench/throughput.py",
         )
-        for seed in range(N_RUNS)
+        for seed in range(first_seed, first_seed + N_RUNS)
     ]
 
 
@@ -179,21 +195,19 @@ def solo_cpu_ms(config: RunConfig) -> float:
     return 1e3 * seconds / config.train.steps
 
 
-def overhead_bound(name: str, steps: int) -> float:
-    """The most batching can gain for this model: a bundle still does each run's arithmetic,
-    and can only save what a solo step spends regardless of its size. That part is measured as
-    the cost of a step at OVERHEAD_BATCH examples; the bound is step / (step - overhead)."""
+def overhead_share(name: str, steps: int) -> float:
+    """The share of a solo step that does not grow with the batch: the cost of a step at
+    OVERHEAD_BATCH examples over one at the benchmark's batch (1 thread, CPU time)."""
     full = solo_cpu_ms(small_configs(name, steps)[0])
     tiny = solo_cpu_ms(small_configs(name, steps, OVERHEAD_BATCH)[0])
-    bound = full / max(full - tiny, 1e-9)
+    share = min(tiny / full, 1.0)
     batch = SMALL_MODELS[name][2] or "full"
     print(
-        f"bound-{name}: a solo step (1 thread, CPU time) costs {full:.2f} ms at batch {batch} "
-        f"and {tiny:.2f} ms at batch {OVERHEAD_BATCH}: per-step overhead is "
-        f"{100 * min(tiny / full, 1):.0f}% of the step, so batching, at the solo rate of "
-        f"arithmetic, gains at most {bound:.2f}x"
+        f"overhead-{name}: a solo step (1 thread, CPU time) costs {full:.2f} ms at batch "
+        f"{batch} and {tiny:.2f} ms at batch {OVERHEAD_BATCH}: {100 * share:.0f}% of it is "
+        "per-step overhead"
     )
-    return bound
+    return share
 
 
 def in_loop_seconds(outdir: Path) -> float:
@@ -211,6 +225,50 @@ def batched_rates(configs: list[RunConfig], threads: int, folder: Path) -> tuple
     torch.use_deterministic_algorithms(deterministic)
     total_steps = sum(c.train.steps for c in configs)
     return total_steps / in_loop_seconds(outdirs[0]), total_steps / end_to_end
+
+
+def bundle_worker(configs_file: str, folder: str, threads: int) -> None:
+    """One bundle in this process (--bundle-worker): how Snakemake runs a bundle job."""
+    configs = [run_config_from_dict(c) for c in json.loads(Path(configs_file).read_text())]
+    outdirs = [Path(folder) / "bundle" / c.run_id for c in configs]
+    with contextlib.redirect_stderr(io.StringIO()):
+        train_bundle(configs, outdirs, Path(folder) / "bundle_state", threads=threads)
+
+
+def side_by_side_rates(bundles: list[list[RunConfig]], folder: Path) -> tuple[float, float]:
+    """(in-loop, end-to-end) model-steps/s of one 1-thread bundle process per list, all at once:
+    what `snakemake --cores 2` does with two bundle jobs (threads_per_run 1). In loop: all the
+    steps over the bundles' mean training time (they run side by side)."""
+    environment = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    processes, outdirs = [], []
+    start = time.perf_counter()
+    for index, configs in enumerate(bundles):
+        work = folder / f"side_by_side_{index}"
+        work.mkdir(parents=True)
+        path = work / "configs.json"
+        path.write_text(json.dumps([c.to_dict() for c in configs]))
+        outdirs.append(work / "bundle" / configs[0].run_id)
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--bundle-worker",
+            str(path),
+            str(work),
+        ]
+        processes.append(subprocess.Popen(command, env=environment))
+    try:
+        for process in processes:
+            process.wait()
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+    end_to_end = time.perf_counter() - start
+    if any(p.returncode for p in processes):
+        raise RuntimeError("a bundle process failed")
+    total_steps = sum(c.train.steps for configs in bundles for c in configs)
+    loop_seconds = statistics.mean(in_loop_seconds(outdir) for outdir in outdirs)
+    return total_steps / loop_seconds, total_steps / end_to_end
 
 
 def separate_rates(configs: list[RunConfig], folder: Path, slots: int) -> tuple[float, float]:
@@ -259,29 +317,38 @@ def batched_section(name: str, steps: int, args) -> float:
         folder = Path(folder)
         separate_loop, separate_total = separate_rates(configs, folder, slots=2)
         batched_loop, batched_total = batched_rates(configs, args.bundle_threads, folder)
+        pair = [configs, small_configs(name, steps, first_seed=N_RUNS)]
+        pair_loop, pair_total = side_by_side_rates(pair, folder)
     data, model, batch = SMALL_MODELS[name]
     shape = " ".join(f"{key} {value}" for key, value in model.items() if key != "name")
     print(
         f"batched-{name}: {model['name']} ({shape}) on {data['name']}, batch {batch or 'full'}, "
-        f"{steps} steps x "
-        f"{N_RUNS} runs: bundle ({args.bundle_threads} thread(s)) {batched_loop:.0f} model-steps/s "
-        f"in loop, {batched_total:.0f} end to end; 16 processes, 2 at a time "
-        f"{separate_loop:.0f} in loop, {separate_total:.0f} end to end: "
-        f"{batched_loop / separate_loop:.2f}x in loop, {batched_total / separate_total:.2f}x "
-        "end to end"
+        f"{steps} steps, model-steps/s in loop (end to end): "
+        f"{N_RUNS} processes, 2 at a time {separate_loop:.0f} ({separate_total:.0f}); "
+        f"one bundle of {N_RUNS} on {args.bundle_threads} thread(s) {batched_loop:.0f} "
+        f"({batched_total:.0f}): {batched_loop / separate_loop:.2f}x "
+        f"({batched_total / separate_total:.2f}x); two bundles of {N_RUNS} side by side, "
+        f"1 thread each, as Snakemake runs them {pair_loop:.0f} ({pair_total:.0f}): "
+        f"{pair_loop / separate_loop:.2f}x ({pair_total / separate_total:.2f}x)"
     )
-    return batched_loop / separate_loop
+    return pair_loop / separate_loop
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps (about 2 minutes)")
-    parser.add_argument("--repeats", type=int, default=1, help="loop timings; medians (1)")
+    parser.add_argument("--repeats", type=int, default=3, help="loop timings; medians (3)")
     parser.add_argument("--bundle-threads", type=int, default=2, help="bundle's threads (2)")
     parser.add_argument(
-        "--only-bounds", action="store_true", help="only the batching bounds (section 4)"
+        "--only-overhead", action="store_true", help="only the overhead shares (section 4)"
     )
+    parser.add_argument(
+        "--only", choices=sorted(SMALL_MODELS), nargs="+", help="only these small models' lines"
+    )
+    parser.add_argument("--bundle-worker", nargs=2, help=argparse.SUPPRESS)  # internal
     args = parser.parse_args()
+    if args.bundle_worker:
+        return bundle_worker(*args.bundle_worker, threads=1)
     quick = args.quick
     args.matmul_size = 1024 if quick else 2048
     args.loop_steps, args.loop_warmup = (60, 5) if quick else (300, 20)
@@ -295,15 +362,19 @@ def main() -> None:
         }
     )
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
-    if args.only_bounds:
+    if args.only_overhead:
         for name in SMALL_MODELS:
-            overhead_bound(name, steps[name])
+            overhead_share(name, steps[name])
+        return
+    if args.only:
+        for name in args.only:
+            batched_section(name, steps[name], args)
         return
     loop, _, _ = loop_section(args)
     ratios = {}
     for name in SMALL_MODELS:
         ratios[name] = batched_section(name, steps[name], args)
-        overhead_bound(name, steps[name])
+        overhead_share(name, steps[name])
     print(
         f"summary: loop {loop:.2f}, batched-mlp {ratios['mlp']:.2f}, "
         f"batched-lstm {ratios['lstm']:.2f}, batched-quadratic {ratios['quadratic']:.2f}"
