@@ -118,7 +118,7 @@ def step_flops(config: RunConfig) -> int:
 def ours_in_process(config: RunConfig, threads: int) -> tuple[float, float]:
     """Steps/s of one repro.train.train call: end to end (as train_loop.run_ours), and over its
     training loop alone (evaluations included; set-up and output files not)."""
-    seconds, loop_seconds = train_loop.run_ours(config, threads, verbose=False, in_loop=True)
+    seconds, loop_seconds = train_loop.run_ours_timed(config, threads, verbose=False)
     return config.train.steps / seconds, config.train.steps / loop_seconds
 
 
@@ -214,25 +214,30 @@ def in_loop_seconds(outdir: Path) -> float:
     return json.loads((outdir / "provenance.json").read_text())["wall_time_s"]
 
 
-def batched_rates(configs: list[RunConfig], threads: int, folder: Path) -> tuple[float, float]:
-    """(in-loop, end-to-end) model-steps/s of one bundle of the configs, in this process."""
+def run_bundle(configs: list[RunConfig], folder: Path, threads: int) -> Path:
+    """Train the configs as one bundle in this process, its log lines silenced; returns the
+    first run's output folder (its provenance.json holds the bundle's training time)."""
     outdirs = [folder / "bundle" / c.run_id for c in configs]
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    start = time.perf_counter()
     with contextlib.redirect_stderr(io.StringIO()):
         train_bundle(configs, outdirs, folder / "bundle_state", threads=threads)
+    return outdirs[0]
+
+
+def batched_rates(configs: list[RunConfig], threads: int, folder: Path) -> tuple[float, float]:
+    """(in-loop, end-to-end) model-steps/s of one bundle of the configs, in this process."""
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    start = time.perf_counter()
+    first = run_bundle(configs, folder, threads)
     end_to_end = time.perf_counter() - start
     torch.use_deterministic_algorithms(deterministic)
     total_steps = sum(c.train.steps for c in configs)
-    return total_steps / in_loop_seconds(outdirs[0]), total_steps / end_to_end
+    return total_steps / in_loop_seconds(first), total_steps / end_to_end
 
 
-def bundle_worker(configs_file: str, folder: str, threads: int) -> None:
-    """One bundle in this process (--bundle-worker): how Snakemake runs a bundle job."""
+def bundle_worker(configs_file: str, folder: str) -> None:
+    """One 1-thread bundle in this process (--bundle-worker): how Snakemake runs a bundle job."""
     configs = [run_config_from_dict(c) for c in json.loads(Path(configs_file).read_text())]
-    outdirs = [Path(folder) / "bundle" / c.run_id for c in configs]
-    with contextlib.redirect_stderr(io.StringIO()):
-        train_bundle(configs, outdirs, Path(folder) / "bundle_state", threads=threads)
+    run_bundle(configs, Path(folder), threads=1)
 
 
 def side_by_side_rates(bundles: list[list[RunConfig]], folder: Path) -> tuple[float, float]:
@@ -348,7 +353,7 @@ def main() -> None:
     parser.add_argument("--bundle-worker", nargs=2, help=argparse.SUPPRESS)  # internal
     args = parser.parse_args()
     if args.bundle_worker:
-        return bundle_worker(*args.bundle_worker, threads=1)
+        return bundle_worker(*args.bundle_worker)
     quick = args.quick
     args.matmul_size = 1024 if quick else 2048
     args.loop_steps, args.loop_warmup = (60, 5) if quick else (300, 20)

@@ -145,13 +145,17 @@ def run_reference(config: RunConfig, steps: int) -> tuple[float, int]:
     return time.perf_counter() - start, len(history)
 
 
-def run_ours(
-    config: RunConfig, threads: int, verbose: bool, clock=time.perf_counter, in_loop: bool = False
-):
+def run_ours(config: RunConfig, threads: int, verbose: bool, clock=time.perf_counter) -> float:
     """Seconds of one repro.train.train call (its log lines go to stderr only with --verbose),
-    wall time by default; clock=time.process_time gives this process's CPU time. in_loop=True:
-    (those seconds, the training loop's own wall seconds from provenance.json: evaluations
-    included, set-up and output files not)."""
+    wall time by default; clock=time.process_time gives this process's CPU time."""
+    return run_ours_timed(config, threads, verbose, clock)[0]
+
+
+def run_ours_timed(
+    config: RunConfig, threads: int, verbose: bool, clock=time.perf_counter
+) -> tuple[float, float]:
+    """(run_ours's seconds, the training loop's own wall seconds from provenance.json:
+    evaluations included, set-up and output files not)."""
     deterministic = torch.are_deterministic_algorithms_enabled()  # train() turns it on for CPU
     log = contextlib.nullcontext() if verbose else contextlib.redirect_stderr(io.StringIO())
     with tempfile.TemporaryDirectory() as outdir, log:
@@ -160,7 +164,7 @@ def run_ours(
         seconds = clock() - start
         loop_seconds = json.loads((Path(outdir) / "provenance.json").read_text())["wall_time_s"]
     torch.use_deterministic_algorithms(deterministic)  # the reference runs with torch's default
-    return (seconds, loop_seconds) if in_loop else seconds
+    return seconds, loop_seconds
 
 
 def laptop_eval_every(paper: dict) -> int:

@@ -45,7 +45,6 @@ from repro.config import ConfigError, OptimizerConfig, RunConfig
 from repro.data import build_dataset
 from repro.device_order import DeviceOrder
 from repro.losses import LOSSES, correct
-from repro.measures import MEASURES
 from repro.models import build_model
 from repro.models.stacked import STACKABLE, stacked_forward
 from repro.optim import adam_implementation, build_filter
@@ -56,6 +55,8 @@ from repro.train import (
     Interrupted,
     Logger,
     State,
+    add_measures,
+    evaluation_row,
     next_batch,
     resolve_device,
     resumable_config,
@@ -99,6 +100,14 @@ def check_bundle(configs: list[RunConfig]) -> None:
                         f"{where} {section}.{name}; only {list(per_run)} and the seed and data "
                         "may differ within a bundle"
                     )
+
+
+def adam_moments(parameter: torch.Tensor, state: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """Adam's first and second moments of a stacked parameter, zeros on first use."""
+    if not state:
+        state["exp_avg"] = torch.zeros_like(parameter)
+        state["exp_avg_sq"] = torch.zeros_like(parameter)
+    return state["exp_avg"], state["exp_avg_sq"]
 
 
 class StackedOptimizer:
@@ -166,9 +175,7 @@ class StackedOptimizer:
             (p, s) for p, s in zip(self.parameters, self.state, strict=True) if p.grad is not None
         ]
         for parameter, state in active:
-            if not state:
-                state["exp_avg"] = torch.zeros_like(parameter)
-                state["exp_avg_sq"] = torch.zeros_like(parameter)
+            adam_moments(parameter, state)
         step = torch.tensor(float(self.steps), device=self.parameters[0].device)
         kernel = torch._fused_adamw_ if self.name == "adamw" else torch._fused_adam_
         tensors = [(p, p.grad, s["exp_avg"], s["exp_avg_sq"]) for p, s in active]
@@ -194,10 +201,7 @@ class StackedOptimizer:
 
     def adam(self, parameter, gradient, state, lr) -> None:
         beta1, beta2 = self.betas
-        if not state:
-            state["exp_avg"] = torch.zeros_like(parameter)
-            state["exp_avg_sq"] = torch.zeros_like(parameter)
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        exp_avg, exp_avg_sq = adam_moments(parameter, state)
         exp_avg.lerp_(gradient, 1 - beta1)
         exp_avg_sq.mul_(beta2).addcmul_(gradient, gradient, value=1 - beta2)
         step_size = self.per_run(lr / (1 - beta1**self.steps), parameter)
@@ -390,7 +394,7 @@ def train_bundle(
             if not member.active:
                 continue
             rows = stacked_rows[index]
-            if cfg.measures:
+            if cfg.measures:  # on the run's own module, as a solo run takes them
                 add_measures(load_member(index), member.dataset, rows, cfg.measures)
             member.state.rows.extend(rows)
             train_row, val_row = rows
@@ -537,24 +541,9 @@ def evaluate_stacked(forward, parameters, splits: dict, step: int, loss: str) ->
             if len(rows) <= index:
                 rows.append([])
             rows[index].append(
-                {
-                    "step": step,
-                    "split": split_name,
-                    "loss": run_loss / n_examples,
-                    "accuracy": math.nan if regression else run_correct / n_examples,
-                }
+                evaluation_row(step, split_name, run_loss, run_correct, n_examples, regression)
             )
     return rows
-
-
-@torch.inference_mode()
-def add_measures(module, dataset, rows: list[dict], measures: tuple[str, ...]) -> None:
-    """train.measures of one run into its (train, val) rows, as repro.train.evaluate takes them."""
-    module.eval()
-    for split, row in zip((dataset.train, dataset.val), rows, strict=True):
-        for name in measures:
-            row.update(MEASURES[name](module, split.inputs, split.labels))
-    module.train()
 
 
 def check_shapes(members: list[Member]) -> None:

@@ -147,17 +147,39 @@ def evaluate(
             hits = correct(loss, outputs, labels)
             n_correct = n_correct + hits.sum() if hits is not None else n_correct
         regression = split.labels.is_floating_point()
-        row = {
-            "step": step,
-            "split": split_name,
-            "loss": loss_sum.item() / len(split),
-            "accuracy": math.nan if regression else n_correct.item() / len(split),
-        }
-        for name in measures:
-            row.update(MEASURES[name](model, split.inputs, split.labels))
-        rows.append(row)
+        rows.append(
+            evaluation_row(
+                step, split_name, loss_sum.item(), n_correct.item(), len(split), regression
+            )
+        )
+    add_measures(model, dataset, rows, measures)
     model.train(was_training)
     return rows
+
+
+def evaluation_row(
+    step: int, split: str, loss_sum: float, n_correct: int, n_examples: int, regression: bool
+) -> dict:
+    """One row of metrics.parquet: mean loss and accuracy (NaN for regression) of a split."""
+    return {
+        "step": step,
+        "split": split,
+        "loss": loss_sum / n_examples,
+        "accuracy": math.nan if regression else n_correct / n_examples,
+    }
+
+
+@torch.inference_mode()
+def add_measures(model, dataset, rows: list[dict], measures: tuple[str, ...]) -> None:
+    """train.measures of the model into its (train, val) rows, in eval mode."""
+    if not measures:
+        return
+    was_training = model.training
+    model.eval()
+    for split, row in zip((dataset.train, dataset.val), rows, strict=True):
+        for name in measures:
+            row.update(MEASURES[name](model, split.inputs, split.labels))
+    model.train(was_training)
 
 
 def save_weights(outdir: Path, step: int, model) -> None:
