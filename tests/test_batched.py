@@ -234,3 +234,45 @@ def test_stacked_forward_and_gradients_are_each_module_s(encoding, model):
             torch.testing.assert_close(
                 params[name].grad[index], parameter.grad, rtol=1e-5, atol=1e-6
             )
+
+
+def test_token_quadratic_trains_on_its_written_out_cross_entropy():
+    """The bundle's training losses of the token quadratic net (one written-out pass, the
+    softmax's gradient taken in the forward) and their gradients equal each module's cross
+    entropy; W is stored transposed, with the module's shape."""
+    from repro.data import build_dataset
+    from repro.models import build_model
+    from repro.models.stacked import stack_parameters, stacked_forward, stacked_losses
+
+    data = {"name": "modular", "p": 7, "operation": "add", "train_fraction": 0.5}
+    dataset = build_dataset(data, seed=0)
+    modules = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        modules.append(build_model({"name": "quadratic", "hidden": 9}, dataset))
+    params = stack_parameters("quadratic", modules)
+    assert params["W"].shape == (3, *modules[0].W.shape)
+    assert params["W"].transpose(1, 2).is_contiguous() and params["W"].is_leaf
+    forward = stacked_forward("quadratic", modules[0])
+    losses_of = stacked_losses("quadratic", modules[0], "cross_entropy", forward)
+    generator = torch.Generator().manual_seed(0)
+    rows = torch.stack(
+        [torch.randperm(len(dataset.train), generator=generator)[:10] for _ in modules]
+    )
+    inputs, labels = dataset.train.inputs[rows], dataset.train.labels[rows]  # a batch per model
+    losses = losses_of(params, inputs, labels)
+    weights = torch.rand(3, 10, generator=generator)  # any upstream gradient, not only 1/batch
+    (losses * weights).sum().backward()
+    for index, module in enumerate(modules):
+        alone = torch.nn.functional.cross_entropy(
+            module(inputs[index]), labels[index], reduction="none"
+        )
+        torch.testing.assert_close(losses[index], alone, rtol=1e-5, atol=1e-6)
+        (alone * weights[index]).sum().backward()
+        for name, parameter in module.named_parameters():
+            torch.testing.assert_close(
+                params[name].grad[index], parameter.grad, rtol=1e-5, atol=1e-6
+            )
+    generic = stacked_losses("quadratic", modules[0], "cross_entropy", forward, autocast="bf16")
+    with torch.no_grad():
+        torch.testing.assert_close(generic(params, inputs, labels), losses.detach())

@@ -46,7 +46,7 @@ from repro.data import build_dataset
 from repro.device_order import DeviceOrder
 from repro.losses import LOSSES, correct
 from repro.models import build_model
-from repro.models.stacked import STACKABLE, stacked_forward
+from repro.models.stacked import STACKABLE, stack_parameters, stacked_forward, stacked_losses
 from repro.optim import adam_implementation, build_filter
 from repro.schedule import evaluation_steps
 from repro.surgery import load_initial_state
@@ -297,15 +297,11 @@ def train_bundle(
         members.append(Member(config, outdir, dataset, module, generator, log))
     check_shapes(members)
 
-    names = [name for name, _ in members[0].module.named_parameters()]
-    parameters = {
-        name: torch.stack([dict(m.module.named_parameters())[name].detach() for m in members])
-        .clone()
-        .requires_grad_()
-        for name in names
-    }
+    architecture, template = first.model["name"], members[0].module
+    parameters = stack_parameters(architecture, [m.module for m in members])
     stacked = list(parameters.values())
-    forward = stacked_forward(first.model["name"], members[0].module)
+    forward = stacked_forward(architecture, template)
+    training_losses = stacked_losses(architecture, template, cfg.loss, forward, cfg.autocast)
     optimizer = StackedOptimizer(stacked, [m.config.optimizer for m in members])
     gradient_filter = build_filter(first.filter)
     train_inputs = torch.stack([m.dataset.train.inputs for m in members])
@@ -319,7 +315,6 @@ def train_bundle(
     }
     n_runs, n_train = len(members), train_labels.shape[1]
     run_index = torch.arange(n_runs, device=device)[:, None]
-    loss_fn = LOSSES[cfg.loss]
     orders = [DeviceOrder(device) for _ in members]  # each run's epoch order on the device
 
     state_dir = Path(state_dir)
@@ -476,9 +471,8 @@ def train_bundle(
                 ]
                 indices = torch.stack(batches)  # (N, batch), on the device
                 inputs, labels = train_inputs[run_index, indices], train_labels[run_index, indices]
-            with autocast(device, cfg.autocast):
-                outputs = forward(parameters, inputs)  # (N, batch, classes)
-            losses = loss_fn(outputs.flatten(0, 1), labels.flatten(0, 1)).view(n_runs, -1)
+            with autocast(device, cfg.autocast):  # the losses are float32 (repro.losses)
+                losses = training_losses(parameters, inputs, labels)  # (N, batch)
             optimizer.zero_grad()
             losses.mean(dim=1).sum().backward()  # run i's gradient is that of its own mean
             gradient_filter.apply(stacked)
