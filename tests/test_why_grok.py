@@ -232,3 +232,46 @@ def test_sample_complexity_midpoint_is_log_interpolated():
     assert math.isnan(crossing(n, np.array([0.1, 0.2, 0.3])))
     ps = np.array([17.0, 23.0, 31.0, 41.0])
     assert slope(ps, 3 * ps ** (5 / 3)) == pytest.approx(5 / 3)
+
+
+def init_scale_tables(generalised_at: dict[tuple[int, float], float | None]) -> dict:
+    """Synthetic (curves, summary) of cls_init_scale (seed 0) and review_init_seeds: every run
+    fits at step 100; (seed, alpha) -> the step validation accuracy reaches 1 (None: never)."""
+    import pandas as pd
+
+    tables = {}
+    for experiment, seeds in (("cls_init_scale", [0]), ("review_init_seeds", [1, 2])):
+        curves, summary = [], []
+        for (seed, alpha), reached in generalised_at.items():
+            if seed not in seeds:
+                continue
+            run_id = f"init_scale={alpha:g}_seed={seed}"
+            for step in (0, 100, 1000, 3000):
+                val = 1.0 if reached is not None and step >= reached else 0.1
+                for split, accuracy in (("train", 1.0 if step >= 100 else 0.1), ("val", val)):
+                    curves.append(
+                        {"run_id": run_id, "step": step, "split": split, "accuracy": accuracy,
+                         "loss": 1.0 - accuracy, "linf_norm": 1.0}
+                    )  # fmt: skip
+            summary.append(
+                {"run_id": run_id, "seed": seed, "data.p": 31, "model.init_scale": alpha}
+            )
+        tables[experiment] = (pd.DataFrame(curves), pd.DataFrame(summary))
+    return tables
+
+
+@pytest.mark.parametrize(
+    ("small_at", "verdict"),
+    [
+        ({0: 1000, 1: 1000, 2: None}, VERDICTS[0]),  # shrinks at seeds 0 and 1: 2 of 3
+        ({0: 1000, 1: None, 2: 3000}, VERDICTS[1]),  # seed 2: as late as alpha 1: 1 of 3
+    ],
+)
+def test_init_scale_review_counts_the_seeds_where_the_delay_shrinks(small_at, verdict):
+    from repro.papers.why_grok import FIGURES
+
+    generalised = {(seed, 1.0): 3000 for seed in (0, 1, 2)}
+    generalised.update({(seed, 0.1): step for seed, step in small_at.items()})
+    fig, rows, claims = FIGURES["fig_review_init_seeds"](init_scale_tables(generalised), "laptop")
+    assert [claim.verdict for claim in claims] == [verdict]
+    assert sorted(rows["seed"]) == [0, 0, 1, 1, 2, 2] and "delay" in rows

@@ -391,3 +391,8 @@ def fig5(tables, scale: str):
 
 
 FIGURES = {"fig1": fig1, "fig2": fig2, "fig3": fig3, "fig4": fig4, "fig5": fig5}
+
+# the reviewers' question of ours (fig_review_init_seeds); imported last: it uses run_stats
+from repro.papers.why_grok_reviews import FIGURES as REVIEW_FIGURES  # noqa: E402
+
+FIGURES.update(REVIEW_FIGURES)
