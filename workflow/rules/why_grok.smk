@@ -30,3 +30,8 @@ rule why_grok_fig4:
 rule why_grok_fig5:
     input:
         figure_files("why_grok", "fig5"),
+
+
+rule why_grok_fig_review_init_seeds:
+    input:
+        figure_files("why_grok", "fig_review_init_seeds"),

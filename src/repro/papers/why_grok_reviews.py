@@ -68,8 +68,9 @@ def fig_review_init_seeds(tables, scale: str):
             verdicts.append(shrinks(small, large))
             ours.append(
                 f"seed {seed}: alpha {SMALL:g} fit {steps(small['step_fit'])}, val >= 0.95 at "
-                f"{steps(small['step_generalised'])}; alpha {LARGE:g} fit "
-                f"{steps(large['step_fit'])}, val >= 0.95 at {steps(large['step_generalised'])}"
+                f"{steps(small['step_generalised'])}, final val {small['final_val_accuracy']:.3f}; "
+                f"alpha {LARGE:g} fit {steps(large['step_fit'])}, val >= 0.95 at "
+                f"{steps(large['step_generalised'])}, final val {large['final_val_accuracy']:.3f}"
             )
     fig.suptitle("Init scale and the grokking delay, per seed")
     holds = sum(verdicts) > len(verdicts) / 2 if len(verdicts) >= 2 else None
