@@ -64,6 +64,11 @@ def test_plan_groups_stackable_runs_in_chunks(monkeypatch, tmp_path):
     ]
     assert bundles[0].state_dir == "results/smoke/bundle_demo/seeds/bundles/bundle_mlp_seed=0"
     spec = json.loads(json.dumps(DEMO))
+    spec["experiments"]["seeds"]["variants"]["mlp_wd0"]["train"] = {"dtype": "float64"}
+    (papers / "bundle_demo.yaml").write_text(yaml.safe_dump(spec))
+    assert [b.run_ids for b in plan_bundles("bundle_demo", "smoke")] == [
+        ["mlp_seed=0", "mlp_seed=1", "mlp_seed=2"]  # float64 runs train alone
+    ]
     spec["experiments"]["seeds"]["bundle"] = 1
     (papers / "bundle_demo.yaml").write_text(yaml.safe_dump(spec))
     with pytest.raises(ConfigError, match="bundle"):

@@ -82,6 +82,11 @@ def check_bundle(configs: list[RunConfig]) -> None:
     if first.train.freeze or first.train.mask:
         key = "freeze" if first.train.freeze else "mask"
         raise ConfigError(f"train.{key}: not supported in a bundle; train the run alone")
+    if first.train.dtype != "float32":  # the stacked weights and data are float32
+        raise ConfigError(
+            f"train.dtype: {first.train.dtype!r} is not supported in a bundle (float32 only); "
+            "train the run alone"
+        )
     keys = [f"{c.paper}/{c.experiment}/{c.run_id}" for c in configs]
     if len(set(keys)) != len(keys):
         raise ConfigError(f"bundle: a run appears twice ({sorted(keys)})")

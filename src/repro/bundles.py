@@ -6,8 +6,8 @@ model (mlp, lstm, quadratic) and equal settings except the seed, optimizer.lr,
 optimizer.weight_decay, the noise levels and the per-run train paths (repro.batched.
 check_bundle); the data must be equal too (apart from the split, which follows the seed), so
 the splits have equal sizes. Runs that fit no bundle (a transformer variant, a run alone in
-its group) are trained alone by the plain train rule. Snakemake makes one rule per bundle
-(workflow/rules/bundles.smk) whose outputs are the member runs' files.
+its group, a float64 run) are trained alone by the plain train rule. Snakemake makes one rule
+per bundle (workflow/rules/bundles.smk) whose outputs are the member runs' files.
 """
 
 from __future__ import annotations
@@ -46,7 +46,10 @@ class Bundle:
 def stacking_key(run: PlannedRun) -> str | None:
     """Runs with equal keys can share a bundle; None for a run that cannot be stacked."""
     config = run.config
-    if config.model["name"] not in STACKABLE or config.train.freeze or config.train.mask:
+    train = config.train
+    if config.model["name"] not in STACKABLE or train.freeze or train.mask:
+        return None
+    if train.dtype != "float32":  # bundles stack float32 weights (repro.batched.check_bundle)
         return None
     shared = config.to_dict()
     for key in ("paper", "experiment", "run_id", "variant", "seed"):
