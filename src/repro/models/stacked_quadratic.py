@@ -51,13 +51,21 @@ def hidden_sums(W: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     return F.embedding_bag(rows, table, mode="sum").view(n_models, -1, hidden)
 
 
-def weight_gradient(grad_z: torch.Tensor, rows: torch.Tensor, width: int) -> torch.Tensor:
-    """dL/dW, (N, hidden, 2p) in the bundle's layout, from dL/dh * z (N, batch, hidden)."""
-    n_models, _, hidden = grad_z.shape
-    grad_z = grad_z.view(-1, hidden)
+def pair_logits(W, V, rows) -> tuple[torch.Tensor, ...]:
+    """(z, h = z^2, logits (N, classes, batch) = V h^T): the forward both Functions share."""
+    z = hidden_sums(W, rows)
+    h = z * z
+    return z, h, torch.bmm(V, h.transpose(1, 2))
+
+
+def pair_gradients(grad, V, z, h, rows, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(dL/dW in the bundle's layout, dL/dV) from dL/dlogits laid out (N, classes, batch)."""
+    n_models, _, hidden = z.shape
+    grad_V = torch.bmm(grad, h)
+    grad_z = torch.bmm(grad.transpose(1, 2), V).mul_(z).view(-1, hidden)  # dh z
     grad_table = grad_z.new_zeros(n_models * width, hidden)
     grad_table.index_add_(0, rows[:, 0], grad_z).index_add_(0, rows[:, 1], grad_z)
-    return grad_table.mul_(2).view(n_models, width, hidden).transpose(1, 2)
+    return grad_table.mul_(2).view(n_models, width, hidden).transpose(1, 2), grad_V
 
 
 class Pairs(torch.autograd.Function):
@@ -66,9 +74,7 @@ class Pairs(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, W: torch.Tensor, V: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        z = hidden_sums(W, rows)
-        h = z * z
-        logits = torch.bmm(V, h.transpose(1, 2))  # (N, classes, batch)
+        z, h, logits = pair_logits(W, V, rows)
         ctx.save_for_backward(V, z, h, rows)
         ctx.width = W.shape[2]
         return logits.transpose(1, 2)
@@ -76,9 +82,7 @@ class Pairs(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         V, z, h, rows = ctx.saved_tensors
-        grad_V = torch.bmm(grad.transpose(1, 2), h)
-        grad_z = torch.bmm(grad, V).mul_(z)  # dh z
-        return weight_gradient(grad_z, rows, ctx.width), grad_V, None
+        return *pair_gradients(grad.transpose(1, 2), V, z, h, rows, ctx.width), None
 
 
 class PairsCrossEntropy(torch.autograd.Function):
@@ -86,9 +90,7 @@ class PairsCrossEntropy(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, W, V, rows, labels) -> torch.Tensor:
-        z = hidden_sums(W, rows)
-        h = z * z
-        logits = torch.bmm(V, h.transpose(1, 2))  # (N, classes, batch)
+        z, h, logits = pair_logits(W, V, rows)
         logits -= logits.amax(dim=1, keepdim=True)
         target = logits.gather(1, labels[:, None])
         probabilities = logits.exp_()
@@ -103,9 +105,7 @@ class PairsCrossEntropy(torch.autograd.Function):
         V, z, h, rows, labels, probabilities = ctx.saved_tensors
         grad = probabilities * grad_losses[:, None]  # (softmax - one-hot) dL/dloss
         grad.scatter_add_(1, labels[:, None], -grad_losses[:, None])
-        grad_V = torch.bmm(grad, h)
-        grad_z = torch.bmm(grad.transpose(1, 2), V).mul_(z)
-        return weight_gradient(grad_z, rows, ctx.width), grad_V, None, None
+        return *pair_gradients(grad, V, z, h, rows, ctx.width), None, None
 
 
 def quadratic_forward(

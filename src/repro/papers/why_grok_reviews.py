@@ -9,35 +9,23 @@ three seeds, each drawing its own initial weights and training pairs. Not in the
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from repro.claims import judge, steps
-from repro.figures import TRAIN_STYLE, VAL_STYLE, plt
-from repro.papers.why_grok import run_stats, table
+from repro.figures import plt
+from repro.papers.why_grok import curves_panel, delay_shrinks, run_stats, table
 
 LARGE, SMALL = 1.0, 0.1  # the init scales compared: the sweep's default and its smallest
 
 
-def seed_pairs(tables) -> pd.DataFrame:
-    """Per-run stats of alpha LARGE and SMALL at every seed (cls_init_scale's and the review's)."""
-    parts = []
-    for experiment in ("cls_init_scale", "review_init_seeds"):
-        curves, summary = tables[experiment]
-        stats = run_stats(curves, summary).assign(experiment=experiment)
-        parts.append((curves.assign(experiment=experiment), stats))
-    stats = pd.concat([s for _, s in parts], ignore_index=True)
+def seed_pairs(tables) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(curves, per-run stats) of alpha LARGE and SMALL at every seed, cls_init_scale's and the
+    review's. Their run ids differ (the review's name the seed), so curves are found by id."""
+    experiments = [tables["cls_init_scale"], tables["review_init_seeds"]]
+    curves = pd.concat([c for c, _ in experiments], ignore_index=True)
+    stats = pd.concat([run_stats(c, s) for c, s in experiments], ignore_index=True)
     stats = stats[stats["model.init_scale"].isin([LARGE, SMALL])]
-    curves = pd.concat([c for c, _ in parts], ignore_index=True)
     return curves, stats.sort_values(["seed", "model.init_scale"], ascending=[True, False])
-
-
-def shrinks(small: pd.Series, large: pd.Series) -> bool:
-    """Fig 1's criterion at one seed: alpha SMALL generalises, with a smaller delay than LARGE
-    (a LARGE run that never generalises has an infinite delay)."""
-    large_delay = math.inf if math.isnan(large["delay"]) else large["delay"]
-    return (not math.isnan(small["delay"])) and small["delay"] < large_delay
 
 
 def fig_review_init_seeds(tables, scale: str):
@@ -49,23 +37,12 @@ def fig_review_init_seeds(tables, scale: str):
     verdicts, ours = [], []
     for ax, seed in zip(axes[0], seeds, strict=True):
         at_seed = stats[stats["seed"] == seed]
-        for index, (_, row) in enumerate(at_seed.iterrows()):
-            run = curves[
-                (curves["experiment"] == row["experiment"])
-                & (curves["run_id"] == row["run_id"])
-                & (curves["step"] > 0)
-            ]
-            for split, style in (("train", TRAIN_STYLE), ("val", VAL_STYLE)):
-                part = run[run["split"] == split]
-                label = rf"$\alpha$={row['model.init_scale']:g}" if split == "val" else None
-                ax.plot(part["step"], part["accuracy"], color=f"C{index}", label=label, **style)
-        ax.set(xscale="log", xlabel="step", ylabel="accuracy", ylim=(-0.02, 1.02))
+        curves_panel(ax, curves, at_seed, "model.init_scale", r"$\alpha$", "accuracy")
         ax.set_title(f"seed {seed}")
-        ax.legend(title="train dashed, val solid", fontsize="x-small")
         by_scale = {row["model.init_scale"]: row for _, row in at_seed.iterrows()}
         if LARGE in by_scale and SMALL in by_scale:
             small, large = by_scale[SMALL], by_scale[LARGE]
-            verdicts.append(shrinks(small, large))
+            verdicts.append(delay_shrinks(small, large))
             ours.append(
                 f"seed {seed}: alpha {SMALL:g} fit {steps(small['step_fit'])}, val >= 0.95 at "
                 f"{steps(small['step_generalised'])}, final val {small['final_val_accuracy']:.3f}; "
