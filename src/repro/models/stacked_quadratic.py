@@ -6,15 +6,16 @@ forward and backward are written out because under torch.func.vmap the column lo
 gather and scatter over expanded indices, and every activation is laid out so that the batched
 matmuls run at half the rate (bench/README.md). Here:
 - W^T, flattened over the models, is a table of rows (model, input): the hidden layer of an
-  example is the sum of two of its rows (embedding_bag; index_add_ in the backward). The bundle
-  stores W in that layout (stack_parameters: a (N, 2p, hidden) tensor seen as (N, hidden, 2p)),
-  so neither W nor its gradient is transposed and copied each step;
+  example is the square of the sum of two of its rows, and W's gradient 2 z dh added into both,
+  each one compiled pass on the CPU (repro.models.pair_kernels; torch operations elsewhere).
+  The bundle stores W in that layout (stack_parameters: a (N, 2p, hidden) tensor seen as
+  (N, hidden, 2p)), so neither W nor its gradient is transposed and copied each step;
 - the logits are computed as V h^T, (N, classes, batch): the layout in which the batched
   matmul runs fastest (1.8x h V^T's, measured here);
-- the square's backward, 2 z dh, is one multiply, the 2 applied to the (small) gradient of W;
-- training with cross entropy (`PairsCrossEntropy`) takes the softmax's gradient in the
-  forward pass, from the probabilities it computes anyway: no log-softmax backward, no copy of
-  the logits into the loss's layout (13% of a bundle step, bench/README.md).
+- training with cross entropy (`PairsCrossEntropy`) keeps the exponentials and their sums
+  that the loss computes anyway, so the softmax's gradient is one multiply in the backward: no
+  log-softmax backward, no copy of the logits into the loss's layout (13% of a bundle step,
+  bench/README.md).
 Same function as the module, evaluated in another order: float32 rounding apart
 (tests/test_batched.py checks values and gradients).
 """
@@ -22,7 +23,6 @@ Same function as the module, evaluated in another order: float32 rounding apart
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 
 def stack_parameters(modules: list[torch.nn.Module]) -> dict[str, torch.Tensor]:
@@ -44,28 +44,31 @@ def table_rows(W: torch.Tensor, inputs: torch.Tensor, b_position: int) -> torch.
     return torch.stack(rows, dim=-1).view(-1, 2)
 
 
-def hidden_sums(W: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-    """z = Q e_a + R e_b, (N, batch, hidden)."""
+def table(W: torch.Tensor) -> torch.Tensor:
+    """W^T flattened over the models, (N * 2p, hidden): a view in the bundle's layout."""
     n_models, hidden, width = W.shape
-    table = W.transpose(1, 2).reshape(n_models * width, hidden)  # a view in the bundle's layout
-    return F.embedding_bag(rows, table, mode="sum").view(n_models, -1, hidden)
+    return W.transpose(1, 2).reshape(n_models * width, hidden)
 
 
-def pair_logits(W, V, rows) -> tuple[torch.Tensor, ...]:
-    """(z, h = z^2, logits (N, classes, batch) = V h^T): the forward both Functions share."""
-    z = hidden_sums(W, rows)
-    h = z * z
-    return z, h, torch.bmm(V, h.transpose(1, 2))
+def pair_logits(W, V, rows) -> tuple[torch.Tensor, torch.Tensor]:
+    """(h = (Q e_a + R e_b)^2 (N, batch, hidden), logits (N, classes, batch) = V h^T): the
+    forward both Functions share. h by one compiled pass on the CPU (repro.models.pair_kernels:
+    z is not kept, the backward recomputes it from W)."""
+    from repro.models import pair_kernels  # imports numba: only where a bundle trains
+
+    h = pair_kernels.squared_sums(table(W), rows).view(W.shape[0], -1, W.shape[1])
+    return h, torch.bmm(V, h.transpose(1, 2))
 
 
-def pair_gradients(grad, V, z, h, rows, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+def pair_gradients(grad, W, V, h, rows) -> tuple[torch.Tensor, torch.Tensor]:
     """(dL/dW in the bundle's layout, dL/dV) from dL/dlogits laid out (N, classes, batch)."""
-    n_models, _, hidden = z.shape
+    from repro.models import pair_kernels
+
+    n_models, hidden, width = W.shape
     grad_V = torch.bmm(grad, h)
-    grad_z = torch.bmm(grad.transpose(1, 2), V).mul_(z).view(-1, hidden)  # dh z
-    grad_table = grad_z.new_zeros(n_models * width, hidden)
-    grad_table.index_add_(0, rows[:, 0], grad_z).index_add_(0, rows[:, 1], grad_z)
-    return grad_table.mul_(2).view(n_models, width, hidden).transpose(1, 2), grad_V
+    grad_h = torch.bmm(grad.transpose(1, 2), V).view(-1, hidden)
+    grad_table = pair_kernels.table_gradient(table(W), rows, grad_h)
+    return grad_table.view(n_models, width, hidden).transpose(1, 2), grad_V
 
 
 class Pairs(torch.autograd.Function):
@@ -74,15 +77,14 @@ class Pairs(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, W: torch.Tensor, V: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        z, h, logits = pair_logits(W, V, rows)
-        ctx.save_for_backward(V, z, h, rows)
-        ctx.width = W.shape[2]
+        h, logits = pair_logits(W, V, rows)
+        ctx.save_for_backward(W, V, h, rows)
         return logits.transpose(1, 2)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        V, z, h, rows = ctx.saved_tensors
-        return *pair_gradients(grad.transpose(1, 2), V, z, h, rows, ctx.width), None
+        W, V, h, rows = ctx.saved_tensors
+        return *pair_gradients(grad.transpose(1, 2), W, V, h, rows), None
 
 
 class PairsCrossEntropy(torch.autograd.Function):
@@ -90,22 +92,20 @@ class PairsCrossEntropy(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, W, V, rows, labels) -> torch.Tensor:
-        z, h, logits = pair_logits(W, V, rows)
+        h, logits = pair_logits(W, V, rows)
         logits -= logits.amax(dim=1, keepdim=True)
         target = logits.gather(1, labels[:, None])
-        probabilities = logits.exp_()
-        total = probabilities.sum(dim=1, keepdim=True)
-        probabilities /= total
-        ctx.save_for_backward(V, z, h, rows, labels, probabilities)
-        ctx.width = W.shape[2]
-        return (total.log_() - target).squeeze(1)  # log sum exp - logit of the label
+        exponentials = logits.exp_()
+        total = exponentials.sum(dim=1, keepdim=True)
+        ctx.save_for_backward(W, V, h, rows, labels, exponentials, total)
+        return (total.log() - target).squeeze(1)  # log sum exp - logit of the label
 
     @staticmethod
     def backward(ctx, grad_losses: torch.Tensor):
-        V, z, h, rows, labels, probabilities = ctx.saved_tensors
-        grad = probabilities * grad_losses[:, None]  # (softmax - one-hot) dL/dloss
+        W, V, h, rows, labels, exponentials, total = ctx.saved_tensors
+        grad = exponentials * (grad_losses[:, None] / total)  # (softmax - one-hot) dL/dloss
         grad.scatter_add_(1, labels[:, None], -grad_losses[:, None])
-        return *pair_gradients(grad, V, z, h, rows, ctx.width), None, None
+        return *pair_gradients(grad, W, V, h, rows), None, None
 
 
 def quadratic_forward(
