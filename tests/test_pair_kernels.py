@@ -85,3 +85,29 @@ def test_fused_update_of_a_transposed_parameter_is_that_of_a_contiguous_one(name
                 parameter.grad = gradient.transpose(1, 2).contiguous().transpose(1, 2)
             optimizer.step()
     assert torch.equal(transposed.detach(), contiguous.detach())
+
+
+@pytest.mark.parametrize("loss", ["logits", "cross_entropy"])
+def test_a_second_backward_through_the_bundled_quadratic_net_raises(loss):
+    """Its backward writes over saved activations (dL/dh over h, the softmax's gradient over
+    the exponentials): a second backward through the same graph must fail loudly, not use
+    them."""
+    from repro.models.stacked_quadratic import quadratic_cross_entropy, quadratic_forward
+
+    generator = torch.Generator().manual_seed(0)
+    params = {
+        "W": torch.randn(2, 6, 10, generator=generator).requires_grad_(),
+        "V": torch.randn(2, 5, 6, generator=generator).requires_grad_(),
+    }
+    inputs = torch.stack(
+        [torch.randint(0, 5, (2, 4), generator=generator), torch.full((2, 4), 5)], dim=-1
+    )
+    inputs = torch.cat([inputs, torch.randint(0, 5, (2, 4, 1), generator=generator)], dim=-1)
+    labels = torch.randint(0, 5, (2, 4), generator=generator)
+    if loss == "logits":
+        total = quadratic_forward(params, inputs, b_position=2).sum()
+    else:
+        total = quadratic_cross_entropy(params, inputs, labels, b_position=2).sum()
+    total.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="inplace"):
+        total.backward()
