@@ -1,7 +1,7 @@
 """Training throughput of the pipeline, in one run on one machine (a benchmark, not a test).
 
-    PYTHONPATH=src .venv/bin/python bench/throughput.py            # about 10 minutes here
-    PYTHONPATH=src .venv/bin/python bench/throughput.py --quick    # about 2 minutes
+    PYTHONPATH=src .venv/bin/python bench/throughput.py            # about 25 minutes here
+    PYTHONPATH=src .venv/bin/python bench/throughput.py --quick    # about 3 minutes
     PYTHONPATH=src .venv/bin/python bench/throughput.py --only loop  # the matmul and loop lines
 
 1. matmul: fp32 torch.matmul of two n x n matrices (n 2048, --quick 1024) on this process's
@@ -23,9 +23,12 @@
    - 16 separate `python -m repro train` processes (seeds 0-15, AdamW), 1 thread each, two at
      a time (both cores busy): the baseline;
    - one bundle of those 16 runs (repro.batched.train_bundle) in this process, on
-     --bundle-threads threads (default 2);
+     --bundle-threads threads (default 2), once;
    - two bundles of 16 (seeds 0-15 and 16-31) in two processes side by side, 1 thread each:
      how `snakemake --cores 2` runs bundle jobs (threads_per_run 1). Its ratio is the summary's.
+   The separate processes and the side-by-side bundles are measured in turn --batched-repeats
+   times (3; --quick 1), and the ratio is that of their medians; each repeat's ratio is
+   printed too.
    Each rate "in loop" (the processes' own training time from provenance.json, so Python
    start-up and set-up are excluded: the conservative one, used in the summary) and "end to
    end" (wall time of everything, start-up of the processes included).
@@ -345,24 +348,35 @@ def separate_rates(configs: list[RunConfig], folder: Path, slots: int) -> tuple[
 
 
 def batched_section(name: str, steps: int, args) -> float:
+    """The batched lines of one small model; returns the summary's ratio: the median of the
+    side-by-side bundles' in-loop rates over that of the separate processes. The two are
+    measured in turn, --batched-repeats times, so that a slow minute of a shared machine
+    lands on both sides rather than on one."""
     configs = small_configs(name, steps)
+    pair = [configs, small_configs(name, steps, first_seed=N_RUNS)]
+    separate, side_by_side = [], []
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        separate_loop, separate_total = separate_rates(configs, folder, slots=2)
+        for repeat in range(args.batched_repeats):
+            work = folder / f"repeat_{repeat}"
+            separate.append(separate_rates(configs, work, slots=2))
+            side_by_side.append(side_by_side_rates(pair, work))
         batched_loop, batched_total = batched_rates(configs, args.bundle_threads, folder)
-        pair = [configs, small_configs(name, steps, first_seed=N_RUNS)]
-        pair_loop, pair_total = side_by_side_rates(pair, folder)
+    separate_loop, separate_total = (statistics.median(r[i] for r in separate) for i in (0, 1))
+    pair_loop, pair_total = (statistics.median(r[i] for r in side_by_side) for i in (0, 1))
+    each = ", ".join(f"{b[0] / a[0]:.2f}" for a, b in zip(separate, side_by_side, strict=True))
     data, model, batch = SMALL_MODELS[name]
     shape = " ".join(f"{key} {value}" for key, value in model.items() if key != "name")
     print(
         f"batched-{name}: {model['name']} ({shape}) on {data['name']}, batch {batch or 'full'}, "
-        f"{steps} steps, model-steps/s in loop (end to end): "
-        f"{N_RUNS} processes, 2 at a time {separate_loop:.0f} ({separate_total:.0f}); "
-        f"one bundle of {N_RUNS} on {args.bundle_threads} thread(s) {batched_loop:.0f} "
-        f"({batched_total:.0f}): {batched_loop / separate_loop:.2f}x "
+        f"{steps} steps, model-steps/s in loop (end to end), medians of "
+        f"{args.batched_repeats}: {N_RUNS} processes, 2 at a time {separate_loop:.0f} "
+        f"({separate_total:.0f}); one bundle of {N_RUNS} on {args.bundle_threads} thread(s), "
+        f"once, {batched_loop:.0f} ({batched_total:.0f}): {batched_loop / separate_loop:.2f}x "
         f"({batched_total / separate_total:.2f}x); two bundles of {N_RUNS} side by side, "
         f"1 thread each, as Snakemake runs them {pair_loop:.0f} ({pair_total:.0f}): "
-        f"{pair_loop / separate_loop:.2f}x ({pair_total / separate_total:.2f}x)"
+        f"{pair_loop / separate_loop:.2f}x ({pair_total / separate_total:.2f}x; each repeat's "
+        f"in loop: {each})"
     )
     return pair_loop / separate_loop
 
@@ -372,6 +386,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer steps (about 2 minutes)")
     parser.add_argument("--repeats", type=int, default=3, help="loop timings; medians (3)")
     parser.add_argument("--bundle-threads", type=int, default=2, help="bundle's threads (2)")
+    parser.add_argument(
+        "--batched-repeats",
+        type=int,
+        help="separate processes and side-by-side bundles measured in turn this many times; "
+        "medians (3, --quick 1)",
+    )
     parser.add_argument(
         "--only-overhead", action="store_true", help="only the overhead shares (section 4)"
     )
@@ -386,6 +406,8 @@ def main() -> None:
     if args.bundle_worker:
         return bundle_worker(*args.bundle_worker)
     quick = args.quick
+    if args.batched_repeats is None:
+        args.batched_repeats = 1 if quick else 3
     args.matmul_size = 1024 if quick else 2048
     args.loop_steps, args.loop_warmup = (60, 5) if quick else (300, 20)
     steps = (

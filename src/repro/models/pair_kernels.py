@@ -5,11 +5,12 @@ With torch operations, each of them is several full passes over the (N * batch, 
 activations: the hidden layer is embedding_bag then a square (and z kept for the backward);
 W's gradient is a multiply by z, two index_add_ and a scale. Here each is one pass, row by row,
 and z is recomputed from W's table (a few KB per model, in cache) instead of being stored: at
-N = 16, p = 31, width 124, full batch, the two passes went from 0.43 to 0.14 ms and from 0.82 to
-0.37 ms (bench/README.md). Same arithmetic in the same order as the torch operations (a sum of
-two rows; contributions accumulated example by example, and 2 x + 2 y = 2 (x + y) exactly in
-floating point), so the results are bit for bit those of `squared_sums_torch` and
-`table_gradient_torch` (tests/test_batched.py), which the bundle uses off the CPU.
+N = 16, p = 31, width 124, full batch, 1 thread, the two passes went from 0.39 to 0.14 ms and
+from 0.82 to 0.37 ms (minimum of 15 x 100 calls; bench/README.md). Same arithmetic in the same
+order as the torch operations (a sum of two rows; contributions accumulated example by example,
+and 2 x + 2 y = 2 (x + y) exactly in floating point), so the results are bit for bit those of
+`squared_sums_torch` and `table_gradient_torch` (tests/test_pair_kernels.py), which the bundle
+uses off the CPU.
 
 Sequential loops, so deterministic at any thread count. Compiled on first use (about a second)
 and cached next to this file (numba's cache=True; NUMBA_CACHE_DIR moves it).
