@@ -173,6 +173,7 @@ def test_resume_from_the_bundle_checkpoint_ends_identical(tiny_run, tmp_path, ea
         ({"model": {"name": "transformer"}}, "model.name"),
         ({"train": {"mask": "x.pt"}}, "train.mask"),
         ({"train": {"dtype": "float64"}}, "train.dtype"),
+        ({"model": {"name": "lstm", "hidden": 8}, "train": {"autocast": "bf16"}}, "autocast"),
         ({"optimizer": {"betas": [0.8, 0.9]}}, "optimizer.betas"),
         ({"filter": {"name": "ema"}}, "filter"),
         ({"model": {"name": "mlp", "hidden": 8}}, "model"),
@@ -184,7 +185,7 @@ def test_what_a_bundle_refuses(tiny_run, tmp_path, change, message):
     raw["run_id"] = "b"
     for section, values in change.items():
         raw[section] = values if section == "model" else {**raw[section], **values}
-    alone = {"mask", "dtype"}  # refused for the bundle's first run already
+    alone = {"mask", "dtype", "autocast"}  # refused for the bundle's first run already
     if change.get("model", {}).get("name") == "transformer" or alone & set(change.get("train", {})):
         configs = [run_config_from_dict(raw)]
     else:

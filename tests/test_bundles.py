@@ -69,6 +69,13 @@ def test_plan_groups_stackable_runs_in_chunks(monkeypatch, tmp_path):
     assert [b.run_ids for b in plan_bundles("bundle_demo", "smoke")] == [
         ["mlp_seed=0", "mlp_seed=1", "mlp_seed=2"]  # float64 runs train alone
     ]
+    lstm = {"name": "lstm", "hidden": 4, "d_embed": 4}
+    spec["experiments"]["seeds"]["variants"]["mlp_wd0"]["train"] = {"autocast": "bf16"}
+    spec["experiments"]["seeds"]["variants"]["mlp_wd0"]["model"] = lstm
+    (papers / "bundle_demo.yaml").write_text(yaml.safe_dump(spec))
+    assert [b.run_ids for b in plan_bundles("bundle_demo", "smoke")] == [
+        ["mlp_seed=0", "mlp_seed=1", "mlp_seed=2"]  # so do lstm runs under bf16 autocast
+    ]
     spec["experiments"]["seeds"]["bundle"] = 1
     (papers / "bundle_demo.yaml").write_text(yaml.safe_dump(spec))
     with pytest.raises(ConfigError, match="bundle"):

@@ -15,6 +15,8 @@ backward passes (repro.models.stacked) add in another order.
 
 What a bundle supports, and what it refuses with a ConfigError before any compute:
 - models mlp, lstm, quadratic (repro.models.stacked); not the transformer (no gain on CPU);
+  float32 only, and lstm and quadratic without train.autocast (their passes are written out
+  in float32);
 - runs may differ in seed, data (if the splits have equal sizes), optimizer.lr,
   optimizer.weight_decay, gradient_noise and weight_noise; everything else must be equal;
 - filters (Grokfast ema, ma, highpass) with the same settings for every run: the existing
@@ -46,7 +48,13 @@ from repro.data import build_dataset
 from repro.device_order import DeviceOrder
 from repro.losses import LOSSES, correct
 from repro.models import build_model
-from repro.models.stacked import STACKABLE, stack_parameters, stacked_forward, stacked_losses
+from repro.models.stacked import (
+    FLOAT32_ONLY,
+    STACKABLE,
+    stack_parameters,
+    stacked_forward,
+    stacked_losses,
+)
 from repro.optim import adam_implementation, build_filter
 from repro.schedule import evaluation_steps
 from repro.surgery import load_initial_state
@@ -86,6 +94,12 @@ def check_bundle(configs: list[RunConfig]) -> None:
         raise ConfigError(
             f"train.dtype: {first.train.dtype!r} is not supported in a bundle (float32 only); "
             "train the run alone"
+        )
+    if first.train.autocast != "none" and first.model["name"] in FLOAT32_ONLY:
+        raise ConfigError(
+            f"train.autocast: {first.train.autocast!r} is not supported in a bundle of "
+            f"{first.model['name']} models (their written-out passes are float32); train the "
+            "run alone"
         )
     keys = [f"{c.paper}/{c.experiment}/{c.run_id}" for c in configs]
     if len(set(keys)) != len(keys):

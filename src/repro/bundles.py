@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from repro.batched import PER_RUN_OPTIMIZER, PER_RUN_TRAIN
 from repro.config import ConfigError
-from repro.models.stacked import STACKABLE
+from repro.models.stacked import FLOAT32_ONLY, STACKABLE
 from repro.plan import PlannedRun, load_paper, plan_experiment
 
 
@@ -51,6 +51,8 @@ def stacking_key(run: PlannedRun) -> str | None:
         return None
     if train.dtype != "float32":  # bundles stack float32 weights (repro.batched.check_bundle)
         return None
+    if train.autocast != "none" and config.model["name"] in FLOAT32_ONLY:
+        return None  # written-out float32 passes (repro.models.stacked)
     shared = config.to_dict()
     for key in ("paper", "experiment", "run_id", "variant", "seed"):
         shared.pop(key)

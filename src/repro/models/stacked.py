@@ -30,6 +30,9 @@ from repro.models.stacked_lstm import lstm_forward
 from repro.models.stacked_quadratic import quadratic_cross_entropy, quadratic_forward
 
 STACKABLE = ("mlp", "lstm", "quadratic")
+# written-out passes (stacked_lstm, stacked_quadratic) compute their backward in float32: a bundle
+# of these does not train under train.autocast bf16 (the planner trains such runs alone)
+FLOAT32_ONLY = ("lstm", "quadratic")
 
 Forward = Callable[[dict[str, torch.Tensor], torch.Tensor], torch.Tensor]
 Losses = Callable[[dict[str, torch.Tensor], torch.Tensor, torch.Tensor], torch.Tensor]
