@@ -77,30 +77,39 @@ PER_RUN_TRAIN = ("init_from", "save_weights_at")
 KEEP_CHECKPOINTS = 2
 
 
+def why_alone(config: RunConfig) -> str | None:
+    """Why this run cannot be in any bundle (a one-line ConfigError message naming the key), or
+    None. The planner (repro.bundles) trains such runs alone; check_bundle refuses them."""
+    model, train = config.model["name"], config.train
+    if model not in STACKABLE:
+        return (
+            f"model.name: {model!r} cannot be trained in a bundle; expected one of "
+            f"{list(STACKABLE)} (train it alone with `python -m repro train`)"
+        )
+    if train.freeze or train.mask:
+        key = "freeze" if train.freeze else "mask"
+        return f"train.{key}: not supported in a bundle; train the run alone"
+    if train.dtype != "float32":  # the stacked weights and data are float32
+        return (
+            f"train.dtype: {train.dtype!r} is not supported in a bundle (float32 only); "
+            "train the run alone"
+        )
+    if train.autocast != "none" and model in FLOAT32_ONLY:
+        return (
+            f"train.autocast: {train.autocast!r} is not supported in a bundle of {model} "
+            "models (their written-out passes are float32); train the run alone"
+        )
+    return None
+
+
 def check_bundle(configs: list[RunConfig]) -> None:
     """ConfigError (one line, naming the key) unless these runs can be trained as one bundle."""
     if not configs:
         raise ConfigError("bundle: no runs")
     first = configs[0]
-    if first.model["name"] not in STACKABLE:
-        raise ConfigError(
-            f"model.name: {first.model['name']!r} cannot be trained in a bundle; expected one "
-            f"of {list(STACKABLE)} (train it alone with `python -m repro train`)"
-        )
-    if first.train.freeze or first.train.mask:
-        key = "freeze" if first.train.freeze else "mask"
-        raise ConfigError(f"train.{key}: not supported in a bundle; train the run alone")
-    if first.train.dtype != "float32":  # the stacked weights and data are float32
-        raise ConfigError(
-            f"train.dtype: {first.train.dtype!r} is not supported in a bundle (float32 only); "
-            "train the run alone"
-        )
-    if first.train.autocast != "none" and first.model["name"] in FLOAT32_ONLY:
-        raise ConfigError(
-            f"train.autocast: {first.train.autocast!r} is not supported in a bundle of "
-            f"{first.model['name']} models (their written-out passes are float32); train the "
-            "run alone"
-        )
+    reason = why_alone(first)
+    if reason:
+        raise ConfigError(reason)
     keys = [f"{c.paper}/{c.experiment}/{c.run_id}" for c in configs]
     if len(set(keys)) != len(keys):
         raise ConfigError(f"bundle: a run appears twice ({sorted(keys)})")

@@ -5,9 +5,10 @@ most N runs (repro.batched). Runs go into one bundle when they can be stacked: a
 model (mlp, lstm, quadratic) and equal settings except the seed, optimizer.lr,
 optimizer.weight_decay, the noise levels and the per-run train paths (repro.batched.
 check_bundle); the data must be equal too (apart from the split, which follows the seed), so
-the splits have equal sizes. Runs that fit no bundle (a transformer variant, a run alone in
-its group, a float64 run) are trained alone by the plain train rule. Snakemake makes one rule
-per bundle (workflow/rules/bundles.smk) whose outputs are the member runs' files.
+the splits have equal sizes. Runs that fit no bundle (a run alone in its group, or one that
+repro.batched.why_alone rules out: a transformer, float64, ...) are trained alone by the plain
+train rule. Snakemake makes one rule per bundle (workflow/rules/bundles.smk) whose outputs are
+the member runs' files.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from repro.batched import PER_RUN_OPTIMIZER, PER_RUN_TRAIN
+from repro.batched import PER_RUN_OPTIMIZER, PER_RUN_TRAIN, why_alone
 from repro.config import ConfigError
-from repro.models.stacked import FLOAT32_ONLY, STACKABLE
 from repro.plan import PlannedRun, load_paper, plan_experiment
 
 
@@ -46,13 +46,8 @@ class Bundle:
 def stacking_key(run: PlannedRun) -> str | None:
     """Runs with equal keys can share a bundle; None for a run that cannot be stacked."""
     config = run.config
-    train = config.train
-    if config.model["name"] not in STACKABLE or train.freeze or train.mask:
+    if why_alone(config):
         return None
-    if train.dtype != "float32":  # bundles stack float32 weights (repro.batched.check_bundle)
-        return None
-    if train.autocast != "none" and config.model["name"] in FLOAT32_ONLY:
-        return None  # written-out float32 passes (repro.models.stacked)
     shared = config.to_dict()
     for key in ("paper", "experiment", "run_id", "variant", "seed"):
         shared.pop(key)
